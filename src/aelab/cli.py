@@ -1,0 +1,108 @@
+"""The ``aelab`` command line.
+
+Each area contributes its commands through a ``register(app)`` function in its own ``cli``
+module (``aelab.shallow.cli``, ``aelab.data.cli``, ...). Errors derived from
+:class:`aelab.errors.AelabError` are printed as one line; exit codes are 0 (success),
+1 (the run failed) and 2 (bad input).
+"""
+
+from __future__ import annotations
+
+import importlib
+import sys
+import traceback
+
+import click
+import typer
+
+from aelab import __version__
+from aelab.errors import AelabError
+
+__all__ = ["app", "main", "is_quiet"]
+
+app = typer.Typer(
+    name="aelab",
+    help="Exact theory and practice of autoencoders: shallow ODEs next to SGD, random deep "
+    "weight-tied autoencoders, reversible random-like nets.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+
+_AREAS = (
+    "aelab.shallow.cli",
+    "aelab.data.cli",
+    "aelab.deep.cli",
+    "aelab.reversible.cli",
+    "aelab.train.cli",
+    "aelab.sweep.cli",
+    "aelab.experiments.cli",
+)
+
+
+def _version_callback(value: bool) -> None:
+    if value:
+        typer.echo(f"aelab {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    ctx: typer.Context,
+    quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bars or chatter; errors still go to stderr."),
+    version: bool = typer.Option(False, "--version", callback=_version_callback, is_eager=True,
+                                 help="Print the version and exit."),
+) -> None:
+    ctx.obj = {"quiet": quiet}
+
+
+def is_quiet(ctx: click.Context | None, local: bool = False) -> bool:
+    """True when ``--quiet`` was given globally (``aelab --quiet ...``) or to the command itself."""
+    while ctx is not None:
+        if isinstance(ctx.obj, dict) and ctx.obj.get("quiet"):
+            return True
+        ctx = ctx.parent
+    return local
+
+
+def _register_areas() -> None:
+    for name in _AREAS:
+        try:
+            module = importlib.import_module(name)
+        except ModuleNotFoundError as exc:
+            if exc.name == name or (exc.name and name.startswith(exc.name + ".")):
+                continue  # the area is not part of this build
+            raise
+        module.register(app)
+
+
+_register_areas()
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the command line and return its exit code."""
+    try:
+        app(args=argv, prog_name="aelab", standalone_mode=False)
+    except click.exceptions.Exit as exc:
+        return exc.exit_code
+    except click.exceptions.Abort:
+        click.echo("aborted", err=True)
+        return 130
+    except click.ClickException as exc:
+        exc.show()
+        return exc.exit_code
+    except AelabError as exc:
+        click.echo(f"error: {exc}", err=True)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        click.echo("interrupted", err=True)
+        return 130
+    except Exception:  # a bug: show the traceback, fail with 1
+        traceback.print_exc()
+        return 1
+    return 0
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())
