@@ -1,0 +1,431 @@
+"""Activation registry: value, derivative (NumPy and torch) and Gaussian moments.
+
+Every activation carries a :class:`GaussianMoments` object answering the Gaussian
+expectations that the theories need (``E[g]``, ``E[g']``, ``E[g(x1) g(x2)]``, ...). The
+generic implementation integrates by quadrature (:mod:`aelab.gaussian`, split at the kinks);
+linear, erf and ReLU override it with closed forms where they exist.
+
+Names: ``linear``, ``erf`` (meaning erf(x/sqrt 2), as in Refinetti & Goldt 2022), ``sigmoid``,
+``tanh``, ``relu``, ``leaky_relu`` (slope 0.01, or ``leaky_relu(0.2)``), ``softplus``,
+``hardtanh``, and a user's own function: :func:`register_activation`, or in a configuration
+the import path ``"package.module:attribute"`` of an :class:`Activation` object.
+"""
+
+from __future__ import annotations
+
+import importlib
+import math
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+from scipy.special import erf as _erf
+from scipy.special import expit as _expit
+from scipy.special import ndtr as _ndtr
+
+from aelab.errors import ConfigError
+from aelab.gaussian import expect_1d, expect_2d, normal_pdf
+
+__all__ = [
+    "Activation",
+    "GaussianMoments",
+    "get_activation",
+    "register_activation",
+    "activation_names",
+    "leaky_relu",
+]
+
+Array = np.ndarray
+_SQRT2 = math.sqrt(2.0)
+_TWO_OVER_PI = 2.0 / math.pi
+_SQRT_TWO_OVER_PI = math.sqrt(2.0 / math.pi)
+
+
+class GaussianMoments:
+    """Gaussian expectations of an activation g, by quadrature (exact for any g up to 1e-10).
+
+    One variable: x ~ N(m, v), u = x - m. Two variables: (x1, x2) ~ N((m1, m2), [[v1, c], [c, v2]]),
+    u1 = x1 - m1. All methods broadcast over their array arguments.
+    """
+
+    def __init__(self, activation: Activation, *, n1: int = 96, n2: int = 64):
+        self.act = activation
+        self.n1, self.n2 = n1, n2
+
+    # --- one variable -------------------------------------------------------------------
+    def _e1(self, fn: Callable[[Array], Array], m: Array, v: Array) -> Array:
+        return expect_1d(fn, m, v, kinks=self.act.kinks, n=self.n1)
+
+    def e_f(self, m, v) -> Array:
+        """E[g(x)]."""
+        return self._e1(self.act.f, m, v)
+
+    def e_f2(self, m, v) -> Array:
+        """E[g(x)^2]."""
+        return self._e1(lambda x: self.act.f(x) ** 2, m, v)
+
+    def e_df(self, m, v) -> Array:
+        """E[g'(x)]."""
+        return self._e1(self.act.df, m, v)
+
+    def e_df2(self, m, v) -> Array:
+        """E[g'(x)^2]."""
+        return self._e1(lambda x: self.act.df(x) ** 2, m, v)
+
+    def e_df_u(self, m, v) -> Array:
+        """E[g'(x) (x - m)]."""
+        m, v = np.broadcast_arrays(np.asarray(m, float), np.asarray(v, float))
+        return self._e1(lambda x: self.act.df(x) * (x - m[..., None]), m, v)
+
+    def e_df_u2(self, m, v) -> Array:
+        """E[g'(x) (x - m)^2]."""
+        m, v = np.broadcast_arrays(np.asarray(m, float), np.asarray(v, float))
+        return self._e1(lambda x: self.act.df(x) * (x - m[..., None]) ** 2, m, v)
+
+    # --- two variables ------------------------------------------------------------------
+    def _e2(self, fn: Callable[[Array, Array], Array], m1, m2, v1, v2, c) -> Array:
+        k = self.act.kinks
+        return expect_2d(fn, m1, m2, v1, v2, c, kinks1=k, kinks2=k, n=self.n2)
+
+    def e_ff(self, m1, m2, v1, v2, c) -> Array:
+        """E[g(x1) g(x2)]."""
+        f = self.act.f
+        return self._e2(lambda a, b: f(a) * f(b), m1, m2, v1, v2, c)
+
+    def e_dfdf(self, m1, m2, v1, v2, c) -> Array:
+        """E[g'(x1) g'(x2)]."""
+        df = self.act.df
+        return self._e2(lambda a, b: df(a) * df(b), m1, m2, v1, v2, c)
+
+    def e_df1f2(self, m1, m2, v1, v2, c) -> Array:
+        """E[g'(x1) g(x2)]."""
+        f, df = self.act.f, self.act.df
+        return self._e2(lambda a, b: df(a) * f(b), m1, m2, v1, v2, c)
+
+    def e_u1df1f2(self, m1, m2, v1, v2, c) -> Array:
+        """E[(x1 - m1) g'(x1) g(x2)]."""
+        f, df = self.act.f, self.act.df
+        m1 = np.broadcast_to(np.asarray(m1, float), np.broadcast_shapes(*(np.shape(a) for a in (m1, m2, v1, v2, c))))
+        return self._e2(lambda a, b: (a - m1[..., None, None]) * df(a) * f(b), m1, m2, v1, v2, c)
+
+
+def _all_zero(*arrays) -> bool:
+    return all(not np.any(np.asarray(a)) for a in arrays)
+
+
+class LinearMoments(GaussianMoments):
+    """Closed forms for g(x) = x."""
+
+    def e_f(self, m, v):
+        return np.broadcast_to(np.asarray(m, float), np.broadcast_shapes(np.shape(m), np.shape(v))).copy()
+
+    def e_f2(self, m, v):
+        return np.asarray(m, float) ** 2 + np.asarray(v, float)
+
+    def e_df(self, m, v):
+        return np.ones(np.broadcast_shapes(np.shape(m), np.shape(v)))
+
+    e_df2 = e_df
+
+    def e_df_u(self, m, v):
+        return np.zeros(np.broadcast_shapes(np.shape(m), np.shape(v)))
+
+    def e_df_u2(self, m, v):
+        return np.broadcast_to(np.asarray(v, float), np.broadcast_shapes(np.shape(m), np.shape(v))).copy()
+
+    def e_ff(self, m1, m2, v1, v2, c):
+        return np.asarray(c, float) + np.asarray(m1, float) * np.asarray(m2, float) + 0 * np.asarray(v1) * np.asarray(v2)
+
+    def e_dfdf(self, m1, m2, v1, v2, c):
+        return np.ones(np.broadcast_shapes(*(np.shape(a) for a in (m1, m2, v1, v2, c))))
+
+    def e_df1f2(self, m1, m2, v1, v2, c):
+        shape = np.broadcast_shapes(*(np.shape(a) for a in (m1, m2, v1, v2, c)))
+        return np.broadcast_to(np.asarray(m2, float), shape).copy()
+
+    def e_u1df1f2(self, m1, m2, v1, v2, c):
+        shape = np.broadcast_shapes(*(np.shape(a) for a in (m1, m2, v1, v2, c)))
+        return np.broadcast_to(np.asarray(c, float), shape).copy()
+
+
+class ErfMoments(GaussianMoments):
+    """Closed forms for g(x) = erf(x / sqrt 2).
+
+    Uses g'(x) = sqrt(2/pi) exp(-x^2/2): multiplying a Gaussian density by exp(-x1^2/2) gives
+    another Gaussian ("tilting"), so every expectation with a g' factor is closed-form, with or
+    without means. E[g(x1) g(x2)] is (2/pi) arcsin(c / sqrt((1+v1)(1+v2))) for zero means
+    (Refinetti & Goldt 2022, I2); with means it is a 1-D quadrature of a closed-form conditional.
+    """
+
+    def e_f(self, m, v):
+        return _erf(np.asarray(m, float) / np.sqrt(2.0 * (1.0 + np.asarray(v, float))))
+
+    def e_df(self, m, v):
+        m, v = np.asarray(m, float), np.asarray(v, float)
+        return _SQRT_TWO_OVER_PI / np.sqrt(1.0 + v) * np.exp(-0.5 * m**2 / (1.0 + v))
+
+    def e_df_u(self, m, v):
+        m, v = np.asarray(m, float), np.asarray(v, float)
+        return self.e_df(m, v) * (-m * v / (1.0 + v))
+
+    def e_df_u2(self, m, v):
+        m, v = np.asarray(m, float), np.asarray(v, float)
+        return self.e_df(m, v) * (v / (1.0 + v) + (m * v / (1.0 + v)) ** 2)
+
+    def e_df2(self, m, v):
+        m, v = np.asarray(m, float), np.asarray(v, float)
+        return _TWO_OVER_PI / np.sqrt(1.0 + 2.0 * v) * np.exp(-(m**2) / (1.0 + 2.0 * v))
+
+    def e_ff(self, m1, m2, v1, v2, c):
+        if _all_zero(m1, m2):
+            v1, v2, c = (np.asarray(a, float) for a in (v1, v2, c))
+            return _TWO_OVER_PI * np.arcsin(c / np.sqrt((1.0 + v1) * (1.0 + v2)))
+        return self._ff_with_means(m1, m2, v1, v2, c)
+
+    def _ff_with_means(self, m1, m2, v1, v2, c):
+        m1, m2, v1, v2, c = np.broadcast_arrays(*(np.asarray(a, float) for a in (m1, m2, v1, v2, c)))
+        with np.errstate(divide="ignore", invalid="ignore"):
+            slope = np.where(v1 > 0, c / v1, 0.0)
+        cond_var = np.maximum(v2 - slope * c, 0.0)
+
+        def inner(x1):
+            cond_mean = m2[..., None] + slope[..., None] * (x1 - m1[..., None])
+            return _erf(x1 / _SQRT2) * _erf(cond_mean / np.sqrt(2.0 * (1.0 + cond_var[..., None])))
+
+        return expect_1d(inner, m1, v1, n=self.n1)
+
+    def _tilted(self, m1, m2, v1, v2, c):
+        """Moments of x2 under the density tilted by exp(-x1^2/2), and the tilt's normaliser."""
+        m1, m2, v1, v2, c = (np.asarray(a, float) for a in (m1, m2, v1, v2, c))
+        norm = self.e_df(m1, v1)
+        mean1 = m1 / (1.0 + v1)
+        mean2 = m2 - c * m1 / (1.0 + v1)
+        var2 = np.maximum(v2 - c**2 / (1.0 + v1), 0.0)
+        cov12 = c / (1.0 + v1)
+        return norm, mean1, mean2, var2, cov12
+
+    def e_df1f2(self, m1, m2, v1, v2, c):
+        norm, _, mean2, var2, _ = self._tilted(m1, m2, v1, v2, c)
+        return norm * _erf(mean2 / np.sqrt(2.0 * (1.0 + var2)))
+
+    def e_u1df1f2(self, m1, m2, v1, v2, c):
+        norm, mean1, mean2, var2, cov12 = self._tilted(m1, m2, v1, v2, c)
+        e_g2 = _erf(mean2 / np.sqrt(2.0 * (1.0 + var2)))
+        e_dg2 = _SQRT_TWO_OVER_PI / np.sqrt(1.0 + var2) * np.exp(-0.5 * mean2**2 / (1.0 + var2))
+        return norm * ((mean1 - np.asarray(m1, float)) * e_g2 + cov12 * e_dg2)
+
+    def e_dfdf(self, m1, m2, v1, v2, c):
+        m1, m2, v1, v2, c = (np.asarray(a, float) for a in (m1, m2, v1, v2, c))
+        a, b, d = 1.0 + v1, 1.0 + v2, c
+        det = a * b - d * d
+        quad = (b * m1**2 - 2.0 * d * m1 * m2 + a * m2**2) / det
+        return _TWO_OVER_PI / np.sqrt(det) * np.exp(-0.5 * quad)
+
+
+class ReluMoments(GaussianMoments):
+    """Closed forms for g(x) = max(x, 0): all one-variable moments with means, and the
+    two-variable ones for zero means (the arc-cosine kernel); two variables with means fall
+    back to quadrature split at the kink."""
+
+    @staticmethod
+    def _std(m, v):
+        m, v = np.asarray(m, float), np.asarray(v, float)
+        s = np.sqrt(np.maximum(v, 0.0))
+        with np.errstate(divide="ignore", invalid="ignore"):
+            a = np.where(s > 0, m / s, np.copysign(np.inf, np.where(m == 0, 1.0, m)))
+        return m, v, s, a
+
+    def e_f(self, m, v):
+        m, v, s, a = self._std(m, v)
+        return m * _ndtr(a) + s * normal_pdf(np.where(np.isfinite(a), a, 0.0)) * np.isfinite(a)
+
+    def e_f2(self, m, v):
+        m, v, s, a = self._std(m, v)
+        pdf = normal_pdf(np.where(np.isfinite(a), a, 0.0)) * np.isfinite(a)
+        return (m**2 + v) * _ndtr(a) + m * s * pdf
+
+    def e_df(self, m, v):
+        return _ndtr(self._std(m, v)[3])
+
+    e_df2 = e_df
+
+    def e_df_u(self, m, v):
+        m, v, s, a = self._std(m, v)
+        return s * normal_pdf(np.where(np.isfinite(a), a, 0.0)) * np.isfinite(a)
+
+    def e_df_u2(self, m, v):
+        m, v, s, a = self._std(m, v)
+        fin = np.isfinite(a)
+        aa = np.where(fin, a, 0.0)
+        return v * (_ndtr(a) - aa * normal_pdf(aa) * fin)
+
+    @staticmethod
+    def _corr(v1, v2, c):
+        s1, s2 = np.sqrt(np.asarray(v1, float)), np.sqrt(np.asarray(v2, float))
+        with np.errstate(divide="ignore", invalid="ignore"):
+            r = np.clip(np.where(s1 * s2 > 0, np.asarray(c, float) / (s1 * s2), 0.0), -1.0, 1.0)
+        return s1, s2, r
+
+    def e_ff(self, m1, m2, v1, v2, c):
+        if not _all_zero(m1, m2):
+            return super().e_ff(m1, m2, v1, v2, c)
+        s1, s2, r = self._corr(v1, v2, c)
+        return s1 * s2 / (2.0 * np.pi) * (np.sqrt(1.0 - r**2) + (np.pi - np.arccos(r)) * r)
+
+    def e_dfdf(self, m1, m2, v1, v2, c):
+        if not _all_zero(m1, m2):
+            return super().e_dfdf(m1, m2, v1, v2, c)
+        _, _, r = self._corr(v1, v2, c)
+        return 0.25 + np.arcsin(r) / (2.0 * np.pi)
+
+    def e_df1f2(self, m1, m2, v1, v2, c):
+        if not _all_zero(m1, m2):
+            return super().e_df1f2(m1, m2, v1, v2, c)
+        _, s2, r = self._corr(v1, v2, c)
+        return s2 * (1.0 + r) / (2.0 * math.sqrt(2.0 * math.pi))
+
+    def e_u1df1f2(self, m1, m2, v1, v2, c):
+        if not _all_zero(m1, m2):
+            return super().e_u1df1f2(m1, m2, v1, v2, c)
+        return self.e_ff(m1, m2, v1, v2, c)
+
+
+@dataclass(frozen=True, eq=False)
+class Activation:
+    """An activation function g with its derivative, kinks and Gaussian moments.
+
+    Args:
+        name: registry name.
+        f, df: vectorised NumPy functions g and g'.
+        kinks: points where g or g' is not smooth (quadrature splits there).
+        torch_f: the same function on torch tensors (for autograd and training), optional.
+        moments_class: a :class:`GaussianMoments` subclass with closed forms, else quadrature.
+    """
+
+    name: str
+    f: Callable[[Array], Array]
+    df: Callable[[Array], Array]
+    kinks: tuple[float, ...] = ()
+    torch_f: Callable[[Any], Any] | None = None
+    moments_class: type[GaussianMoments] = GaussianMoments
+    moments: GaussianMoments = field(init=False, repr=False)
+
+    def __post_init__(self):
+        object.__setattr__(self, "moments", self.moments_class(self))
+
+    def __call__(self, x: Array) -> Array:
+        return self.f(x)
+
+    def torch(self, x):
+        """Apply the activation to a torch tensor."""
+        if self.torch_f is None:
+            raise ConfigError(f"activation {self.name!r} has no torch implementation (give torch_f)")
+        return self.torch_f(x)
+
+
+def _torch(name: str) -> Callable[[Any], Any]:
+    def apply(x):
+        import torch
+
+        fn = {
+            "linear": lambda t: t,
+            "erf": lambda t: torch.erf(t / _SQRT2),
+            "sigmoid": torch.sigmoid,
+            "tanh": torch.tanh,
+            "relu": torch.relu,
+            "softplus": torch.nn.functional.softplus,
+            "hardtanh": torch.nn.functional.hardtanh,
+        }[name]
+        return fn(x)
+
+    return apply
+
+
+def leaky_relu(slope: float = 0.01) -> Activation:
+    """Leaky ReLU max(x, slope x) with the given negative-side slope."""
+    if not 0.0 <= slope < 1.0 or not math.isfinite(slope):
+        raise ConfigError(f"leaky_relu: slope must be in [0, 1), got {slope}")
+
+    def torch_f(x):
+        import torch
+
+        return torch.nn.functional.leaky_relu(x, slope)
+
+    return Activation(
+        name="leaky_relu" if slope == 0.01 else f"leaky_relu({slope:g})",
+        f=lambda x: np.where(x > 0, x, slope * x),
+        df=lambda x: np.where(x > 0, 1.0, slope),
+        kinks=(0.0,),
+        torch_f=torch_f,
+    )
+
+
+def _softplus(x):
+    return np.logaddexp(0.0, x)
+
+
+_REGISTRY: dict[str, Activation] = {}
+
+
+def register_activation(activation: Activation, *, overwrite: bool = False) -> Activation:
+    """Add an activation to the registry under its name."""
+    key = activation.name.lower()
+    if key in _REGISTRY and not overwrite:
+        raise ConfigError(f"activation {activation.name!r} is registered already")
+    _REGISTRY[key] = activation
+    return activation
+
+
+for _act in (
+    Activation("linear", lambda x: np.asarray(x, float), lambda x: np.ones_like(np.asarray(x, float)),
+               torch_f=_torch("linear"), moments_class=LinearMoments),
+    Activation("erf", lambda x: _erf(np.asarray(x) / _SQRT2),
+               lambda x: _SQRT_TWO_OVER_PI * np.exp(-0.5 * np.square(x)), torch_f=_torch("erf"),
+               moments_class=ErfMoments),
+    Activation("sigmoid", _expit, lambda x: _expit(x) * (1.0 - _expit(x)), torch_f=_torch("sigmoid")),
+    Activation("tanh", np.tanh, lambda x: 1.0 - np.tanh(x) ** 2, torch_f=_torch("tanh")),
+    Activation("relu", lambda x: np.maximum(x, 0.0), lambda x: (np.asarray(x) > 0).astype(float), kinks=(0.0,),
+               torch_f=_torch("relu"), moments_class=ReluMoments),
+    Activation("softplus", _softplus, _expit, torch_f=_torch("softplus")),
+    Activation("hardtanh", lambda x: np.clip(x, -1.0, 1.0), lambda x: (np.abs(x) < 1.0).astype(float),
+               kinks=(-1.0, 1.0), torch_f=_torch("hardtanh")),
+    leaky_relu(0.01),
+):
+    register_activation(_act)
+
+_ALIASES = {"identity": "linear", "id": "linear", "logistic": "sigmoid", "leaky-relu": "leaky_relu",
+            "leakyrelu": "leaky_relu"}
+_LEAKY = re.compile(r"^leaky[_-]?relu\(\s*([0-9.eE+-]+)\s*\)$")
+
+
+def activation_names() -> list[str]:
+    """Names of the registered activations."""
+    return sorted(_REGISTRY)
+
+
+def get_activation(spec: str | Activation) -> Activation:
+    """Look an activation up by name, ``leaky_relu(SLOPE)``, or ``"module:attribute"`` import path."""
+    if isinstance(spec, Activation):
+        return spec
+    if not isinstance(spec, str) or not spec.strip():
+        raise ConfigError(f"activation: expected a name, got {spec!r}")
+    key = spec.strip().lower()
+    key = _ALIASES.get(key, key)
+    if key in _REGISTRY:
+        return _REGISTRY[key]
+    match = _LEAKY.match(key)
+    if match:
+        return leaky_relu(float(match.group(1)))
+    if ":" in spec:
+        module_name, _, attr = spec.strip().partition(":")
+        try:
+            obj = getattr(importlib.import_module(module_name), attr)
+        except (ImportError, AttributeError) as exc:
+            raise ConfigError(f"activation {spec!r}: cannot import ({exc})") from None
+        if not isinstance(obj, Activation):
+            raise ConfigError(f"activation {spec!r}: expected an aelab.activations.Activation, got {type(obj).__name__}")
+        return obj
+    raise ConfigError(f"unknown activation {spec!r} (known: {', '.join(activation_names())}, "
+                      "leaky_relu(SLOPE), or module:attribute)")
