@@ -1,0 +1,75 @@
+"""Experiment kinds used by the sweep tests (a toy with two sections, a flat one), importable by
+worker processes (``experiment = "sweep_testkinds:toy"``)."""
+
+from __future__ import annotations
+
+import math
+import os
+import time
+from pathlib import Path
+
+from aelab.config import StrictModel
+from aelab.errors import DivergenceError
+from aelab.kinds import register_kind
+from aelab.results import RunFolder
+
+
+class ToyModel(StrictModel):
+    K: int = 1
+    activation: str = "erf"
+    tied: bool = True
+
+
+class ToyTrain(StrictModel):
+    lr: float = 0.1
+    time: float = 1.0
+    seed: int = 0
+    sleep: float = 0.0
+    fail_above: float | None = None
+    diverge_above: float | None = None
+
+
+class ToyConfig(StrictModel):
+    model: ToyModel = ToyModel()
+    train: ToyTrain = ToyTrain()
+
+
+def toy_value(lr: float, K: int, time: float, seed: int) -> float:
+    """The toy's observable, known in closed form so aggregation can be checked."""
+    return lr * K + 0.01 * seed + math.log1p(time)
+
+
+def run_toy(config: ToyConfig, out_dir: Path, *, quiet: bool) -> dict:
+    """Write config, a data file and meta like a real runner; fail or diverge on request."""
+    folder = RunFolder(out_dir)
+    folder.write_config(config)
+    tr = config.train
+    if tr.sleep:
+        time.sleep(tr.sleep)
+    if tr.fail_above is not None and tr.lr > tr.fail_above:
+        raise ValueError(f"toy failure at lr={tr.lr}")
+    if tr.diverge_above is not None and tr.lr > tr.diverge_above:
+        raise DivergenceError("toy diverged", time=0.5, cause="overflow")
+    value = toy_value(tr.lr, config.model.K, tr.time, tr.seed)
+    folder.write_table("data.csv", {"t": [0.0, tr.time], "y": [0.0, value]})
+    folder.write_meta(status="complete", seeds=[tr.seed], timings={"run_s": 0.0}, pid=os.getpid())
+    return {"y": value, "K2": config.model.K ** 2, "label": config.model.activation}
+
+
+register_kind("toy", ToyConfig, run_toy, "a trivial run for the sweep tests")
+
+
+class FlatConfig(StrictModel):
+    x: float = 0.0
+    fail_if_exists: str | None = None
+
+
+def run_flat(config: FlatConfig, out_dir: Path, *, quiet: bool) -> dict:
+    """Return x squared; fail while the file ``fail_if_exists`` exists (a fixable failure)."""
+    if config.fail_if_exists and Path(config.fail_if_exists).exists():
+        raise RuntimeError(f"flat failure: {config.fail_if_exists} exists")
+    (out_dir / "x.txt").write_text(f"{config.x!r}\n")
+    return {"x2": config.x ** 2}
+
+
+register_kind("flat", FlatConfig, run_flat, "one float, no seed, no run-folder files of its own")
