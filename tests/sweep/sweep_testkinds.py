@@ -46,10 +46,10 @@ def run_toy(config: ToyConfig, out_dir: Path, *, quiet: bool) -> dict:
     tr = config.train
     if tr.sleep:
         time.sleep(tr.sleep)
-    if tr.fail_above is not None and tr.lr > tr.fail_above:
-        raise ValueError(f"toy failure at lr={tr.lr}")
     if tr.diverge_above is not None and tr.lr > tr.diverge_above:
         raise DivergenceError("toy diverged", time=0.5, cause="overflow")
+    if tr.fail_above is not None and tr.lr > tr.fail_above:
+        raise ValueError(f"toy failure at lr={tr.lr}")
     value = toy_value(tr.lr, config.model.K, tr.time, tr.seed)
     folder.write_table("data.csv", {"t": [0.0, tr.time], "y": [0.0, value]})
     folder.write_meta(status="complete", seeds=[tr.seed], timings={"run_s": 0.0}, pid=os.getpid())

@@ -78,7 +78,7 @@ def register(app: typer.Typer) -> None:
                 where = ", ".join(f"{k}={v!r}" for k, v in coords.items())
                 typer.echo(f"  failed {{{where}}}: {message.splitlines()[0] if message else ''}")
         if st.failed:
-            raise typer.Exit(1)
+            raise AelabError(f"{st.failed} of {st.total} points failed")
 
     @sub.command("plot")
     def plot(
