@@ -75,9 +75,10 @@ def plot_sweep(root: str | Path, x: str, y: str, *, hue: str | None = None, out:
     if hue is not None and (hue not in frame.columns or hue == x):
         raise ConfigError(f"--hue {hue!r}: not another field of this sweep")
     done = frame[frame["status"] == COMPLETE]
-    done = done[done[y].map(lambda v: isinstance(v, (int, float)))]
     if done.empty:
-        raise AelabError(f"{root}: no complete point with a numeric {y!r} to plot yet")
+        raise AelabError(f"{root}: no complete point to plot yet")
+    if not all(isinstance(v, (int, float)) for v in done[y]):
+        raise ConfigError(f"--y {y!r}: not a numeric observable")
 
     partners = next((d["fields"] for d in manifest["dims"] if x in d["fields"]), [x])
     seed_field = manifest.get("seed_field")
