@@ -1,0 +1,178 @@
+"""Configuration of a shallow autoencoder experiment, read by the ODE and by the simulator.
+
+Sections: ``data`` (the input covariance), ``model`` (the autoencoder), ``train`` (online
+SGD), ``ode`` (the integrator) and ``output`` (the time grid and recorded overlaps).
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+import numpy as np
+from pydantic import Field, field_validator, model_validator
+
+from aelab.config import StrictModel
+from aelab.data.synthetic import Covariance, spiked_covariance
+
+__all__ = ["DataConfig", "ModelConfig", "TrainConfig", "OdeConfig", "OutputConfig", "ShallowConfig"]
+
+
+class DataConfig(StrictModel):
+    """Gaussian inputs with the spiked covariance bulk I + sum_m (lambda_m D) u_m u_m^T.
+
+    ``spikes`` are the lambda_m (so spike eigenvalues are bulk + lambda_m D); ``directions``
+    chooses the spike directions u_m in input space (they do not change the dynamics of
+    Gaussian inputs, only how learned weights look in pixel space).
+    """
+
+    D: int = Field(500, ge=1, description="input dimension")
+    spikes: list[float] = Field(default_factory=lambda: [0.6, 0.3], description="lambda_m, spike strengths")
+    bulk: float = Field(0.1, ge=0.0, description="bulk eigenvalue")
+    directions: Literal["random", "sinusoidal"] = "random"
+
+    @field_validator("spikes")
+    @classmethod
+    def _non_negative(cls, v: list[float]) -> list[float]:
+        if any(x < 0 for x in v):
+            raise ValueError("spike strengths must be non-negative")
+        return v
+
+    @model_validator(mode="after")
+    def _fits(self):
+        if len(self.spikes) > self.D:
+            raise ValueError(f"{len(self.spikes)} spikes do not fit in D = {self.D}")
+        if self.bulk == 0 and not any(self.spikes):
+            raise ValueError("the covariance is zero: give a positive bulk or a spike")
+        return self
+
+    def covariance(self, rng: np.random.Generator | None = None, *, with_vectors: bool = False) -> Covariance:
+        """The covariance this section describes."""
+        return spiked_covariance(self.D, self.spikes, self.bulk,
+                                 directions=self.directions if with_vectors else None, rng=rng)
+
+
+class ModelConfig(StrictModel):
+    """x_hat = sum_k v_k g(lambda_k), lambda_k = w_k . x / sqrt(D) + b_k (Refinetti & Goldt 2022, eq. 1).
+
+    ``tied``: the decoder weights are the encoder weights (v_k = w_k), trained with the full
+    gradient through both paths; the encoder field is then lambda_k = w_k . x / D + b_k so that
+    tied and untied networks share one high-dimensional limit (equivalently v_k = sqrt(D) w_k in
+    the untied normalisation). ``bias``: a trainable encoder bias b_k (initialised at 0).
+    """
+
+    K: int = Field(2, ge=1, description="hidden units")
+    activation: str = Field("erf", description="erf, linear, relu, sigmoid, tanh, ... or module:attribute")
+    tied: bool = False
+    bias: bool = False
+    init_std: float = Field(0.1, gt=0.0, description="std of the i.i.d. Gaussian initial weights")
+
+    @field_validator("activation")
+    @classmethod
+    def _known(cls, v: str) -> str:
+        from aelab.activations import get_activation
+
+        get_activation(v)
+        return v
+
+
+class TrainConfig(StrictModel):
+    """Online SGD: encoder steps of size lr/D^2, decoder lr/D (and bias lr/D), time t = steps / D.
+
+    ``rule``: ``vanilla`` SGD, or ``truncated`` SGD in which unit k reconstructs only what
+    units 1..k leave (learns the individual principal components).
+    ``weight_decay``: kappa >= 0; every parameter theta also moves by -lr kappa theta per unit time.
+    ``seeds``: a list of seeds, or a count n meaning seeds 0..n-1. Each seed draws its own stream
+    of samples. ``shared_init`` (default): every seed starts from the initial weights of the first
+    seed, so the average over seeds estimates the mean SGD trajectory from one initial point, which
+    the ODE started there describes exactly as D grows; otherwise each seed draws its own initial
+    weights and the theory is the average of the ODE over those initial points.
+    """
+
+    lr: float = Field(1.0, gt=0.0, description="learning rate eta")
+    time: float = Field(30.0, gt=0.0, description="training time in units of D steps")
+    seeds: list[int] = Field(default_factory=lambda: [0, 1, 2, 3, 4])
+    weight_decay: float = Field(0.0, ge=0.0)
+    rule: Literal["vanilla", "truncated"] = "vanilla"
+    shared_init: bool = True
+    workers: int = Field(1, ge=1, description="processes over seeds for the simulation")
+
+    @field_validator("seeds", mode="before")
+    @classmethod
+    def _count_or_list(cls, v):
+        if isinstance(v, int) and not isinstance(v, bool):
+            if v < 1:
+                raise ValueError("a seed count must be >= 1")
+            return list(range(v))
+        return v
+
+    @field_validator("seeds")
+    @classmethod
+    def _distinct(cls, v: list[int]) -> list[int]:
+        if not v:
+            raise ValueError("give at least one seed")
+        if len(set(v)) != len(v):
+            raise ValueError("seeds must be distinct")
+        if any(s < 0 for s in v):
+            raise ValueError("seeds must be non-negative")
+        return v
+
+
+class OdeConfig(StrictModel):
+    """Integrator of the ODEs: an adaptive SciPy method or fixed-step RK4."""
+
+    method: Literal["LSODA", "DOP853", "RK45", "Radau", "BDF", "rk4"] = "LSODA"
+    rtol: float = Field(1e-8, gt=0.0, lt=1.0)
+    atol: float = Field(1e-10, gt=0.0)
+    dt: float = Field(0.01, gt=0.0, description="step of the fixed-step rk4 method")
+
+
+class OutputConfig(StrictModel):
+    """The recorded time grid and the principal directions whose overlaps are recorded."""
+
+    points: int = Field(60, ge=2, le=100_000, description="number of recorded times, t = 0 included")
+    spacing: Literal["log", "linear"] = "log"
+    times: list[float] | None = Field(None, description="explicit increasing times (overrides points/spacing)")
+    pcs: int = Field(4, ge=0, description="leading principal directions whose overlaps are recorded")
+
+    @field_validator("times")
+    @classmethod
+    def _increasing(cls, v):
+        if v is not None:
+            if not v:
+                raise ValueError("give at least one time")
+            if any(t < 0 for t in v) or any(b <= a for a, b in zip(v, v[1:])):
+                raise ValueError("times must be non-negative and strictly increasing")
+        return v
+
+
+class ShallowConfig(StrictModel):
+    """A shallow autoencoder experiment: theory (ODE) and simulation (online SGD) of one setting."""
+
+    data: DataConfig = Field(default_factory=DataConfig)
+    model: ModelConfig = Field(default_factory=ModelConfig)
+    train: TrainConfig = Field(default_factory=TrainConfig)
+    ode: OdeConfig = Field(default_factory=OdeConfig)
+    output: OutputConfig = Field(default_factory=OutputConfig)
+
+    @model_validator(mode="after")
+    def _consistent(self):
+        if self.model.K > self.data.D:
+            raise ValueError(f"model.K = {self.model.K} exceeds data.D = {self.data.D}")
+        if self.output.times is not None and self.output.times[-1] > self.train.time * (1 + 1e-12):
+            raise ValueError("output.times: the last time exceeds train.time")
+        if self.train.rule == "truncated" and self.model.tied:
+            raise ValueError("train.rule: truncated SGD is defined for untied networks only")
+        return self
+
+    def time_grid(self) -> np.ndarray:
+        """The recorded times, snapped to whole SGD steps (multiples of 1/D), t = 0 first."""
+        D, T = self.data.D, self.train.time
+        if self.output.times is not None:
+            t = np.asarray(self.output.times, float)
+        elif self.output.spacing == "linear":
+            t = np.linspace(0.0, T, self.output.points)
+        else:
+            first = max(1.0 / D, T / 10 ** 3)
+            t = np.concatenate([[0.0], np.geomspace(first, T, self.output.points - 1)])
+        steps = np.unique(np.round(t * D).astype(np.int64))
+        return steps / D

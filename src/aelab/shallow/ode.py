@@ -1,0 +1,270 @@
+"""The exact ODEs of online SGD for shallow autoencoders in the high-dimensional limit.
+
+Refinetti & Goldt (ICML 2022, sec. 2) write the dynamics as ODEs for the order parameters and
+their per-direction densities q_tau, r_tau, t_tau. Per direction those densities are rank one,
+q_tau = a a^T, r_tau = b a^T, t_tau = b b^T with a_tau = W e_tau, b_tau = V e_tau / sqrt(D), and
+their ODEs are the product rule applied to a *linear* system for c_tau = (a_tau; b_tau):
+
+    dc_tau/dt = eta L(rho_tau / D) c_tau,
+    L(r) = [[ r M_a,       r diag(g1) ],
+            [ r diag(g1),  -I2        ]],
+
+with t = steps / D, g1_k = E[g'(lambda_k)], I2_kl = E[g(lambda_k) g(lambda_l)] and
+
+    M_a[k, m] = delta_km (E[g''(lambda_k) nu_k] - sum_l T0_kl E[g''(lambda_k) g(lambda_l)])
+                - T0_km E[g'(lambda_k) g'(lambda_m)].
+
+This follows from averaging the SGD update over a fresh Gaussian sample and Stein's lemma
+E[y F(z)] = sum_j Cov(y, z_j) E[dF/dz_j] (no inverse of the field covariance is needed, so the
+same equations hold for tied weights and degenerate states). The terms with g'' are reduced
+to g and g' by Gaussian integration by parts:
+
+    E[g''(x1) g(x2)] = (E[(x1 - m1) g'(x1) g(x2)] - Cov(x1, x2) E[g'(x1) g'(x2)]) / Var(x1),
+    E[g''(x1) (x1 - m1)] = E[g'(x1) ((x1 - m1)^2 / Var(x1) - 1)],
+
+so any activation given with its derivative works. The flat bulk of the covariance is carried
+exactly by the second moment S of c over the bulk directions, dS/dt = eta (L S + S L^T).
+Encoder biases follow db_k/dt = eta (E[g'(lambda_k) nu_k] - sum_l T0_kl E[g'(lambda_k) g(lambda_l)]).
+Tied networks (a = b) evolve with L_tied(r) = r (M_a + 2 diag(g1)) - I2, the sum of both
+gradient paths. Truncated SGD restricts every interaction sum to l <= k.
+
+No O(eta^2) term survives the limit, so eta only rescales time. The driver is separate from
+the right-hand side (a SciPy ODE solver or fixed-step RK4).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+from scipy.integrate import BDF, DOP853, LSODA, RK45, Radau
+
+from aelab.activations import Activation
+from aelab.data.synthetic import Covariance
+from aelab.errors import DivergenceError
+from aelab.shallow.state import State
+
+__all__ = ["OdeSystem", "integrate"]
+
+_TINY = 1e-300
+
+
+@dataclass(frozen=True)
+class OdeSystem:
+    """The ODE of one setting: covariance, activation, learning rate and rule.
+
+    Attributes:
+        cov: the input covariance (eigenvalues of the tracked directions and the bulk).
+        act: the activation.
+        lr: eta.
+        tied: tied weights (v_k = w_k, full gradient).
+        train_bias: the encoder biases are trained.
+        truncated: truncated SGD (unit k sees units 1..k only).
+        weight_decay: kappa, adds -eta kappa theta to every d theta / dt.
+        K: hidden units.
+    """
+
+    cov: Covariance
+    act: Activation
+    lr: float
+    K: int
+    tied: bool = False
+    train_bias: bool = False
+    truncated: bool = False
+    weight_decay: float = 0.0
+
+    # --- packing -------------------------------------------------------------------------
+    def pack(self, state: State) -> np.ndarray:
+        """Flatten a state into the ODE vector."""
+        K = self.K
+        parts = [state.B.ravel()] if self.tied else [state.A.ravel(), state.B.ravel()]
+        parts.append((state.S[K:, K:] if self.tied else state.S).ravel())
+        if self.train_bias:
+            parts.append(state.bias)
+        return np.concatenate(parts)
+
+    def unpack(self, y: np.ndarray, bias: np.ndarray | None = None) -> State:
+        """Rebuild a state from the ODE vector (``bias`` supplies fixed biases when untrained)."""
+        K, M = self.K, self.cov.M
+        i = 0
+        B = y[i + (0 if self.tied else M * K): i + (1 if self.tied else 2) * M * K].reshape(M, K)
+        A = B if self.tied else y[: M * K].reshape(M, K)
+        i = (1 if self.tied else 2) * M * K
+        if self.tied:
+            Sbb = y[i: i + K * K].reshape(K, K)
+            S = np.tile(Sbb, (2, 2))
+            i += K * K
+        else:
+            S = y[i: i + 4 * K * K].reshape(2 * K, 2 * K)
+            i += 4 * K * K
+        if self.train_bias:
+            b = y[i: i + K]
+        else:
+            b = np.zeros(K) if bias is None else np.asarray(bias, float)
+        return State(A=A, B=B, S=S, bias=b)
+
+    # --- right-hand side -----------------------------------------------------------------
+    def coefficients(self, state: State) -> dict[str, np.ndarray]:
+        """The K x K coefficient matrices of the linear per-direction system at ``state``."""
+        K, D = self.K, self.cov.D
+        w = self.cov.eigenvalues / D
+        A, B, S, m = state.A, state.B, state.S, state.bias
+        rb = self.cov.bulk / D
+        Q = (A.T * w) @ A + rb * S[:K, :K]
+        R = (B.T * w) @ A + rb * S[K:, :K]
+        T0 = B.T @ B + S[K:, K:]
+        q = np.maximum(Q.diagonal(), _TINY)
+        r = R.diagonal()
+        mom = self.act.moments
+        m1, m2, v1, v2 = m[:, None], m[None, :], q[:, None], q[None, :]
+        i2 = mom.e_ff(m1, m2, v1, v2, Q)
+        i11 = mom.e_dfdf(m1, m2, v1, v2, Q)
+        p = mom.e_u1df1f2(m1, m2, v1, v2, Q)
+        g1 = mom.e_df(m, q)
+        g1u2 = mom.e_df_u2(m, q)
+        h = (p - Q * i11) / q[:, None]  # E[g''(lambda_k) g(lambda_l)]
+        if self.truncated:
+            mask = np.tril(np.ones((K, K)))
+            T0m, i2m = T0 * mask, i2 * mask
+        else:
+            T0m, i2m = T0, i2
+        sig = (r / q) * (g1u2 / q - g1)  # E[g''(lambda_k) nu_k]
+        Ma = -T0m * i11
+        Ma[np.diag_indices(K)] += sig - np.sum(T0m * h, axis=1)
+        out = {"Ma": Ma, "g1": g1, "I2": i2m, "Q": Q, "R": R, "T0": T0, "T0m": T0m, "q": q}
+        if self.train_bias:
+            g1u = mom.e_df_u(m, q)
+            e_df1f2 = mom.e_df1f2(m1, m2, v1, v2, Q)
+            out["dbias"] = r * g1u / q - np.sum(T0m * e_df1f2, axis=1)
+        return out
+
+    def derivative(self, state: State) -> State:
+        """d state / dt."""
+        c = self.coefficients(state)
+        eta, K = self.lr, self.K
+        Ma, g1, I2 = c["Ma"], c["g1"], c["I2"]
+        w = (self.cov.eigenvalues / self.cov.D)[:, None]
+        rb = self.cov.bulk / self.cov.D
+        A, B, S = state.A, state.B, state.S
+        decay = eta * self.weight_decay
+        if self.tied:
+            Lt = Ma.copy()
+            Lt[np.diag_indices(K)] += 2.0 * g1
+            dB = eta * (w * (B @ Lt.T) - B @ I2.T) - decay * B
+            Lb = rb * Lt - I2
+            Sbb = S[K:, K:]
+            dSbb = eta * (Lb @ Sbb + Sbb @ Lb.T) - 2.0 * decay * Sbb
+            dS = np.tile(dSbb, (2, 2))
+            dA = dB
+        else:
+            dA = eta * w * (A @ Ma.T + B * g1) - decay * A
+            dB = eta * (w * A * g1 - B @ I2.T) - decay * B
+            Lb = np.zeros((2 * K, 2 * K))
+            Lb[:K, :K] = rb * Ma
+            Lb[K:, K:] = -I2
+            idx = np.arange(K)
+            Lb[idx, K + idx] = Lb[K + idx, idx] = rb * g1
+            LS = Lb @ S
+            dS = eta * (LS + LS.T) - 2.0 * decay * S
+        dbias = eta * c["dbias"] if self.train_bias else np.zeros(K)
+        return State(A=dA, B=dB, S=dS, bias=dbias)
+
+    def rhs(self, t: float, y: np.ndarray, bias: np.ndarray | None = None) -> np.ndarray:
+        """The right-hand side f(t, y) for SciPy-style drivers."""
+        dy = self.pack(self.derivative(self.unpack(y, bias)))
+        if not np.all(np.isfinite(dy)):
+            raise _NonFinite(t)
+        return dy
+
+
+class _NonFinite(ArithmeticError):
+    def __init__(self, t: float):
+        super().__init__(t)
+        self.t = t
+
+
+def _rk4(f: Callable[[float, np.ndarray], np.ndarray], t0: float, t1: float, y: np.ndarray, dt: float) -> np.ndarray:
+    n = max(1, int(np.ceil((t1 - t0) / dt - 1e-9)))
+    h = (t1 - t0) / n
+    t = t0
+    for _ in range(n):
+        k1 = f(t, y)
+        k2 = f(t + h / 2, y + h / 2 * k1)
+        k3 = f(t + h / 2, y + h / 2 * k2)
+        k4 = f(t + h, y + h * k3)
+        y = y + h / 6 * (k1 + 2 * k2 + 2 * k3 + k4)
+        t += h
+    return y
+
+
+def integrate(
+    system: OdeSystem,
+    state0: State,
+    times: np.ndarray,
+    *,
+    method: str = "LSODA",
+    rtol: float = 1e-8,
+    atol: float = 1e-10,
+    dt: float = 0.01,
+    on_step: Callable[[int], None] | None = None,
+) -> list[State]:
+    """Integrate the ODE from ``state0`` (at t = times[0]) and return the states at ``times``.
+
+    Adaptive methods (SciPy's ``LSODA``, ``DOP853``, ``RK45``, ``Radau``, ``BDF``) step freely and
+    interpolate their dense output on ``times``; ``rk4`` takes fixed steps of at most ``dt`` that
+    land on every requested time. A divergence raises :class:`DivergenceError` carrying the states
+    computed so far (``partial``), the time and the cause.
+    """
+    times = np.asarray(times, float)
+    if times.ndim != 1 or times.size == 0 or np.any(np.diff(times) <= 0):
+        raise ValueError("times must be a non-empty, strictly increasing 1-D array")
+    bias = state0.bias
+    f = (lambda t, y: system.rhs(t, y, bias))
+    y = system.pack(state0)
+    states = [system.unpack(y.copy(), bias)]
+    t_now = times[0]
+    try:
+        if method == "rk4":
+            for j in range(1, times.size):
+                y = _rk4(f, times[j - 1], times[j], y, dt)
+                t_now = times[j]
+                _check_finite(y, t_now, states)
+                states.append(system.unpack(y.copy(), bias))
+                if on_step is not None:
+                    on_step(j)
+            return states
+        if times.size == 1:
+            return states
+        solver = _SOLVERS[method](f, times[0], y, times[-1], rtol=rtol, atol=atol)
+        j = 1
+        while j < times.size:
+            message = solver.step()
+            if solver.status == "failed":
+                raise DivergenceError(f"ODE integration failed at t = {solver.t:.6g}: {message}",
+                                      time=float(solver.t), cause=str(message), partial=states)
+            t_now = solver.t
+            dense = None
+            while j < times.size and times[j] <= solver.t:
+                dense = dense or solver.dense_output()
+                y = dense(times[j]) if times[j] < solver.t else solver.y
+                _check_finite(y, times[j], states)
+                states.append(system.unpack(np.array(y, copy=True), bias))
+                if on_step is not None:
+                    on_step(j)
+                j += 1
+    except _NonFinite as exc:
+        raise DivergenceError(
+            f"ODE diverged at t = {exc.t:.6g}: the order parameters overflowed (NaN or infinity); "
+            "try a smaller learning rate or smaller initial weights", time=float(exc.t),
+            cause="non-finite derivative", partial=states) from None
+    return states
+
+
+def _check_finite(y: np.ndarray, t: float, states: list[State]) -> None:
+    if not np.all(np.isfinite(y)):
+        raise DivergenceError(f"ODE diverged by t = {t:.6g}: non-finite state", time=float(t),
+                              cause="non-finite state", partial=states)
+
+
+_SOLVERS = {"LSODA": LSODA, "DOP853": DOP853, "RK45": RK45, "Radau": Radau, "BDF": BDF}
