@@ -22,7 +22,7 @@ SCALES = ("auto", "linear", "log")
 def _auto_scale(values: list[float], scale: str) -> str:
     if scale != "auto":
         return scale
-    if values and all(isinstance(v, (int, float)) and v > 0 for v in values) and max(values) >= 100 * min(values):
+    if values and all(isinstance(v, (int, float)) and v > 0 for v in values) and max(values) >= 10 * min(values):
         return "log"
     return "linear"
 
@@ -58,7 +58,7 @@ def plot_sweep(root: str | Path, x: str, y: str, *, hue: str | None = None, out:
         y: observable on the vertical axis, e.g. "pmse".
         hue: the field that tells lines apart (default: every other axis but the seeds).
         out: the figure file (default ``DIR/<y>_vs_<x>.png``).
-        xscale, yscale: "auto" (log when positive and spanning two decades), "linear" or "log".
+        xscale, yscale: "auto" (log when positive and spanning a decade or more), "linear" or "log".
     """
     from aelab.plots import new_figure, save_figure
 
