@@ -1,0 +1,321 @@
+"""A training run from a configuration: data, model, initialisation, loop, files (kind ``train``).
+
+:func:`run_training` is what ``aelab train`` calls. Everything that can be wrong with the input
+(the configuration, the data, the widths, the batch size, the device, a resume from another
+configuration's checkpoint) is checked before anything is written. The run folder holds::
+
+    config.json  meta.json  history.csv  loss_curve.png  reconstructions.png
+    checkpoints/step_XXXXXXXX.pt     (the latest ``train.keep_checkpoints``)
+
+A diverging run stops with the step, the first layer affected and a hint; it keeps its last
+good checkpoint and writes ``history.csv``, the loss curves and ``meta.json`` (status
+``diverged``).
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from aelab.errors import ConfigError, DivergenceError
+from aelab.kinds import register_kind
+from aelab.train.config import TrainConfig, config_differences, config_fingerprint
+from aelab.train.data import ImageArrays, load_arrays
+
+__all__ = ["run_training", "TrainOutcome", "build_model", "resolve_device", "divergence_hint"]
+
+
+@dataclass
+class TrainOutcome:
+    """What a run produced.
+
+    Attributes:
+        history: the history table (pandas DataFrame with :data:`~aelab.train.loop.HISTORY_COLUMNS`).
+        observables: final values (``train_loss``, ``test_loss``, ``steps``, ``seconds``, ...).
+        init_info: what the initialisation chose (variances, LSUV scales, pretraining losses).
+        model: the trained model (on its device).
+        divergence: None, or {``step``, ``layer``, ``message``} when the run diverged.
+    """
+
+    history: Any
+    observables: dict[str, Any]
+    init_info: dict[str, Any] = field(default_factory=dict)
+    model: Any = None
+    divergence: dict[str, Any] | None = None
+
+
+def resolve_device(device: str):
+    """A torch device from ``cpu`` or ``cuda[:N]``; a ConfigError when it is not available."""
+    import torch
+
+    name = (device or "cpu").strip().lower()
+    if name == "cpu":
+        return torch.device("cpu")
+    if name.startswith("cuda"):
+        if not torch.cuda.is_available():
+            raise ConfigError(f"--device {device}: no CUDA device is available (use --device cpu)")
+        try:
+            dev = torch.device(name)
+        except RuntimeError:
+            raise ConfigError(f"--device {device}: expected cpu or cuda[:N]") from None
+        if dev.index is not None and dev.index >= torch.cuda.device_count():
+            raise ConfigError(f"--device {device}: only {torch.cuda.device_count()} CUDA device(s)")
+        return dev
+    raise ConfigError(f"--device {device}: expected cpu or cuda")
+
+
+def _widths(config: TrainConfig, arrays: ImageArrays) -> list[int]:
+    m = config.model
+    n0 = arrays.dim
+    declared = m.declared_input_width()
+    if declared is not None and declared != n0:
+        shape = "x".join(str(s) for s in arrays.image_shape)
+        raise ConfigError(f"model.width: the input width n_0 = {declared} does not match the data "
+                          f"({arrays.name} images have {shape} = {n0} entries)")
+    return [n0, *m.hidden_widths()]
+
+
+def build_model(config: TrainConfig, n0: int):
+    """The :class:`~aelab.train.models.DeepAutoencoder` a configuration describes (on the CPU)."""
+    from aelab.train.models import DeepAutoencoder
+
+    m = config.model
+    widths = [n0, *m.hidden_widths()]
+    return DeepAutoencoder(widths, encoder=m.encoder, bottleneck=m.bottleneck, decoder=m.decoder, output=m.output,
+                           tied=m.tied, bias=m.bias, batch_norm=m.batch_norm, residual=m.residual,
+                           residual_scale=m.residual_scale, dropout=m.dropout)
+
+
+def divergence_hint(config: TrainConfig, init_info: dict[str, Any]) -> str:
+    """What to try after a divergence, with Li & Nguyen's criterion for a ReLU decoder."""
+    parts = [f"lower train.lr (now {config.train.lr:g})"]
+    sigma_w_sq = init_info.get("sigma_w_sq")
+    if sigma_w_sq is not None:
+        parts.append(f"a smaller init.sigma_w_sq (now {sigma_w_sq:g})")
+        if config.model.decoder == "relu" and sigma_w_sq > 2.0:
+            parts.append("Li & Nguyen's theory: with a ReLU decoder, sigma_w_sq > 2 (alpha = 1) sends the "
+                         "decoder's signal and variation to infinity; sigma_w_sq = 2, sigma_b_sq = 0 is the trainable "
+                         "choice")
+    if config.train.optimizer == "sgd":
+        parts.append("train.optimizer=adam")
+    if not config.model.batch_norm:
+        parts.append("model.batch_norm=true")
+    return "hint: try " + "; ".join(parts)
+
+
+def _check_inputs(config: TrainConfig, arrays: ImageArrays) -> list[int]:
+    widths = _widths(config, arrays)
+    if config.train.batch_size > len(arrays.train):
+        raise ConfigError(f"train.batch_size: {config.train.batch_size} is larger than the data set "
+                          f"({len(arrays.train)} training images)")
+    return widths
+
+
+def _prepare_folder(config: TrainConfig, out_dir: Path, resume: bool):
+    """Check the run folder before anything is written; returns (RunFolder, checkpoint path or None)."""
+    from aelab.results import RunFolder
+    from aelab.train.checkpoint import CheckpointStore
+
+    out_dir = Path(out_dir)
+    store = CheckpointStore(out_dir / "checkpoints", keep=config.train.keep_checkpoints)
+    if not resume:
+        if (out_dir / RunFolder.META).exists() or (out_dir / RunFolder.CONFIG).exists():
+            raise ConfigError(f"--out {out_dir}: holds a run already (use --resume to continue it, or choose "
+                              "another folder)")
+        if out_dir.exists() and not out_dir.is_dir():
+            raise ConfigError(f"--out {out_dir}: exists and is not a folder")
+        return out_dir, store, None
+    config_file = out_dir / RunFolder.CONFIG
+    if not config_file.is_file():
+        raise ConfigError(f"--resume: {out_dir} holds no run (no {RunFolder.CONFIG})")
+    try:
+        stored = json.loads(config_file.read_text())
+    except json.JSONDecodeError as exc:
+        raise ConfigError(f"--resume: cannot read {config_file}: {exc}") from None
+    diff = config_differences(stored, config)
+    if diff:
+        raise ConfigError(f"--resume: {out_dir} holds a run of another configuration ({'; '.join(diff)}); "
+                          "only train.steps, train.checkpoint_every and train.keep_checkpoints may change")
+    latest = store.latest()
+    if latest is None:
+        raise ConfigError(f"--resume: no checkpoint in {store.folder}")
+    return out_dir, store, latest
+
+
+def run_training(
+    config: TrainConfig,
+    out_dir: str | Path | None = None,
+    *,
+    resume: bool = False,
+    device: str = "cpu",
+    quiet: bool = False,
+    arrays: ImageArrays | None = None,
+    figures: bool = True,
+) -> TrainOutcome:
+    """Train the autoencoder ``config`` describes; write the run folder ``out_dir`` (None: no files).
+
+    Args:
+        config: the run's configuration.
+        out_dir: run folder; None keeps everything in memory (no checkpoints, no figures).
+        resume: continue from the latest checkpoint in ``out_dir`` (same configuration except
+            :data:`~aelab.train.config.RESUMABLE_KEYS`); bit-identical to an uninterrupted run.
+        device: ``cpu`` or ``cuda``.
+        quiet: no progress bar.
+        arrays: the data (default: loaded from ``config.data``).
+        figures: write ``loss_curve.png`` and ``reconstructions.png``.
+
+    Raises:
+        ConfigError: bad input (nothing is written).
+        DivergenceError: the run diverged (the last good checkpoint is kept).
+    """
+    import pandas as pd
+    import torch
+
+    from aelab.progress import progress_bar
+    from aelab.train.checkpoint import CheckpointStore
+    from aelab.train.init import initialise
+    from aelab.train.loop import HISTORY_COLUMNS, Trainer, make_optimizer
+    from aelab.train.pretrain import pretrain
+
+    dev = resolve_device(device)
+    if resume and out_dir is None:
+        raise ConfigError("--resume: needs --out, the folder of the run to continue")
+    arrays = arrays if arrays is not None else load_arrays(config.data)
+    _check_inputs(config, arrays)
+    store: CheckpointStore | None = None
+    latest = None
+    state = None
+    if out_dir is not None:
+        out_dir, store, latest = _prepare_folder(config, Path(out_dir), resume)
+    if latest is not None:
+        state = CheckpointStore.load(latest, map_location=dev)
+        if state.get("fingerprint") != config_fingerprint(config):
+            raise ConfigError(f"--resume: checkpoint {latest} was made with another configuration")
+        if int(state["step"]) > config.train.steps:
+            raise ConfigError(f"train.steps: {config.train.steps} is fewer than the {state['step']} steps the "
+                              f"checkpoint {latest} has done already")
+
+    t0 = time.perf_counter()
+    tr, ini = config.train, config.init
+    model = build_model(config, arrays.dim)
+    model.set_dropout_seed(tr.seed + 7919)  # a stream apart from the initialisation's
+    x_train = torch.tensor(arrays.train, device=dev)
+    x_test = torch.tensor(arrays.test, device=dev)
+    init_info: dict[str, Any] = {}
+    generator = torch.Generator().manual_seed(tr.seed)
+    meta_extra = {"kind": "train", "device": str(dev), "fingerprint": config_fingerprint(config),
+                  "n_parameters": sum(p.numel() for p in model.parameters())}
+    folder = None
+    if out_dir is not None:
+        from aelab.results import RunFolder
+
+        folder = RunFolder(out_dir)
+        folder.write_config(config)
+        folder.write_meta(status="running", seeds={"train.seed": tr.seed}, **meta_extra)
+
+    if state is None:  # a fresh start: initialise (possibly pretrain) here
+        scheme = "xavier" if ini.scheme == "pretrain" else ini.scheme
+        init_info = initialise(model, scheme, generator=generator, sigma_w_sq=ini.sigma_w_sq,
+                               sigma_b_sq=ini.sigma_b_sq, data=torch.tensor(arrays.train[: ini.lsuv_batch]),
+                               lsuv_tol=ini.lsuv_tol, lsuv_iters=ini.lsuv_iters)
+        model.to(dev)
+        if ini.scheme == "pretrain":
+            with progress_bar("pretrain", total=model.depth * ini.pretrain_steps, quiet=quiet) as bar:
+                init_info.update(pretrain(
+                    model, x_train, steps_per_layer=ini.pretrain_steps, batch_size=tr.batch_size,
+                    optimizer=tr.optimizer, lr=ini.pretrain_lr or tr.lr, momentum=tr.momentum, loss=tr.loss,
+                    seed=tr.seed, progress=bar))
+    else:
+        model.to(dev)
+    init_seconds = time.perf_counter() - t0
+
+    optimizer = make_optimizer(model.parameters(), tr.optimizer, tr.lr, tr.momentum)
+
+    def write_history(trainer: Trainer) -> Any:
+        frame = pd.DataFrame(trainer.history, columns=list(HISTORY_COLUMNS))
+        if folder is not None:
+            folder.write_table("history.csv", frame)
+        return frame
+
+    def checkpoint(trainer: Trainer) -> None:
+        state = trainer.state_dict()
+        state.update({"fingerprint": config_fingerprint(config), "config": config.model_dump(mode="json"),
+                      "init_info": init_info})
+        store.save(state)
+        write_history(trainer)
+
+    trainer = Trainer(model, optimizer, x_train, x_test, loss=tr.loss, batch_size=tr.batch_size, seed=(tr.seed, 0),
+                      log_every=tr.log_every, checkpoint=checkpoint if store is not None else None,
+                      checkpoint_every=tr.checkpoint_every)
+    if state is not None:
+        trainer.load_state_dict(state)
+        init_info = dict(state.get("init_info", {}))
+    elif store is not None:
+        checkpoint(trainer)  # step 0: the initialised (or pretrained) model
+
+    divergence = None
+    try:
+        with progress_bar("train", total=tr.steps, quiet=quiet) as bar:
+            bar.update(min(trainer.step, tr.steps))
+            trainer.run(tr.steps, progress=bar)
+    except DivergenceError as exc:
+        last = store.latest() if store is not None else None
+        where = f"; last good checkpoint: {last}" if last is not None else ""
+        message = f"{exc}{where}; {divergence_hint(config, init_info)}"
+        divergence = {"step": exc.time, "layer": exc.cause, "message": message,
+                      "checkpoint": str(last) if last is not None else None}
+        history = write_history(trainer)
+        if folder is not None:
+            if figures and len(history):
+                from aelab.train.figures import plot_loss_curves
+
+                plot_loss_curves(history, folder.file("loss_curve.png"), title=f"diverged at step {exc.time}",
+                                 loss_name=f"{tr.loss} loss")
+            folder.write_meta(status="diverged", seeds={"train.seed": tr.seed}, divergence=divergence,
+                              init=init_info, timings={"init": init_seconds, "train": trainer.seconds}, **meta_extra)
+        raise DivergenceError(message, time=exc.time, cause=exc.cause, partial=history) from None
+
+    history = write_history(trainer)
+    last = history.iloc[-1]
+    observables = {
+        "train_loss": float(last["train_loss"]),
+        "test_loss": float(last["test_loss"]),
+        "min_test_loss": float(history["test_loss"].min()),
+        "initial_test_loss": float(history["test_loss"].iloc[0]),
+        "steps": int(trainer.step),
+        "seconds": float(trainer.seconds),
+        "init_seconds": float(init_seconds),
+    }
+    if folder is not None:
+        if figures:
+            _write_figures(folder, config, history, model, x_test, arrays)
+        folder.write_meta(status="complete", seeds={"train.seed": tr.seed}, observables=observables, init=init_info,
+                          timings={"init": init_seconds, "train": trainer.seconds}, **meta_extra)
+    return TrainOutcome(history, observables, init_info, model, divergence)
+
+
+def _write_figures(folder, config: TrainConfig, history, model, x_test, arrays: ImageArrays) -> None:
+    import torch
+
+    from aelab.train.figures import plot_loss_curves, plot_reconstructions
+
+    m = config.model
+    title = (f"{arrays.name}: L={m.depth}, {m.encoder}/{m.decoder}, {'tied' if m.tied else 'untied'}, "
+             f"init {config.init.scheme}, {config.train.optimizer} lr {config.train.lr:g}")
+    plot_loss_curves(history, folder.file("loss_curve.png"), title=title, loss_name=f"{config.train.loss} loss")
+    model.eval()
+    with torch.no_grad():
+        x = x_test[:8]
+        recon = model(x).cpu().numpy()
+    plot_reconstructions(x.cpu().numpy(), recon, arrays.image_shape, folder.file("reconstructions.png"),
+                         scale=arrays.scale, title=title)
+
+
+def _run_kind(config: TrainConfig, out_dir: Path, *, quiet: bool = True) -> dict[str, Any]:
+    return run_training(config, out_dir, quiet=quiet).observables
+
+
+register_kind("train", TrainConfig, _run_kind, "deep autoencoder training (aelab train)")
