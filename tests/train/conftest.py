@@ -26,3 +26,13 @@ def low_rank_arrays():
     codes = rng.standard_normal((800, 4))
     x = 1.0 / (1.0 + np.exp(-(codes @ basis + 0.05 * rng.standard_normal((800, 24)))))
     return arrays_from(x[:600], x[600:], image_shape=(4, 6), name="lowrank")
+
+
+@pytest.fixture(scope="session")
+def mnist_env(shared_data, tmp_path_factory):
+    """AELAB_DATA at the real data sets, decoded-array cache in a temporary folder."""
+    mp = pytest.MonkeyPatch()
+    mp.setenv("AELAB_DATA", str(shared_data))
+    mp.setenv("AELAB_CACHE", str(tmp_path_factory.mktemp("aelab-cache")))
+    yield shared_data
+    mp.undo()

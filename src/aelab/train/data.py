@@ -35,14 +35,7 @@ class ImageArrays:
 
 
 def _scaled(images: np.ndarray, scale: str) -> np.ndarray:
-    try:
-        from aelab.data.preprocess import flatten, to_float
-    except ImportError:  # TODO(train): remove once aelab.data.preprocess is part of the tree
-        def to_float(a):
-            return np.asarray(a, dtype=np.float32) / np.float32(255.0)
-
-        def flatten(a):
-            return a.reshape(len(a), -1)
+    from aelab.data.preprocess import flatten, to_float
 
     x = np.ascontiguousarray(flatten(to_float(images)), dtype=np.float32)
     if scale == "symmetric":
