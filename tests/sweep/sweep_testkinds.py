@@ -62,10 +62,14 @@ register_kind("toy", ToyConfig, run_toy, "a trivial run for the sweep tests")
 class FlatConfig(StrictModel):
     x: float = 0.0
     fail_if_exists: str | None = None
+    crash_at: float | None = None
 
 
 def run_flat(config: FlatConfig, out_dir: Path, *, quiet: bool) -> dict:
-    """Return x squared; fail while the file ``fail_if_exists`` exists (a fixable failure)."""
+    """Return x squared; fail while the file ``fail_if_exists`` exists (a fixable failure); kill
+    the process at ``x == crash_at``."""
+    if config.crash_at is not None and config.x == config.crash_at:
+        os._exit(3)  # the worker process dies, as under the out-of-memory killer
     if config.fail_if_exists and Path(config.fail_if_exists).exists():
         raise RuntimeError(f"flat failure: {config.fail_if_exists} exists")
     (out_dir / "x.txt").write_text(f"{config.x!r}\n")

@@ -209,3 +209,42 @@ def test_dask_local_cluster_sweep(tmp_path):
     assert set(table.loc[table["status"] == FAILED, "train.lr"]) == {0.9}
     again = run_sweep(grid, tmp_path / "dask", executor="serial", quiet=True, retry_failed=False)
     assert (again.ran, again.skipped) == (0, 6)
+
+
+def test_a_dying_worker_process_stops_the_sweep_and_leaves_points_pending(tmp_path):
+    grid = load_grid({"experiment": FLAT, "base": {"crash_at": 3.0}, "axes": {"x": [1.0, 2.0, 3.0]}})
+    with pytest.raises(AelabError, match="a worker process died"):
+        run_sweep(grid, tmp_path, executor="processes", max_workers=1, quiet=True)
+    st = sweep_status(tmp_path)
+    assert (st.complete, st.failed, st.pending) == (2, 0, 1)
+
+
+def test_dask_with_a_scheduler_address(tmp_path):
+    distributed = pytest.importorskip("distributed")
+    grid_file = tmp_path / "g.toml"
+    grid_file.write_text(f'experiment = "{FLAT}"\n[axes]\nx = {{linspace = [0, 1, 5]}}\n')
+    with distributed.LocalCluster(n_workers=1, threads_per_worker=1, processes=True,
+                                  dashboard_address=None) as cluster:
+        address = cluster.scheduler_address
+        assert main(["sweep", "run", str(grid_file), "--out", str(tmp_path / "o"), "--scheduler", address,
+                     "-q"]) == 0
+    table = pd.read_csv(tmp_path / "o" / "results.csv")
+    np.testing.assert_allclose(table["x2"], np.linspace(0, 1, 5) ** 2)
+    from aelab.errors import ConfigError
+    from aelab.sweep import DaskExecutor
+
+    with pytest.raises(ConfigError, match="--scheduler tcp://127.0.0.1:9: cannot connect"):
+        run_sweep(load_grid(grid_file), tmp_path / "p", executor=DaskExecutor("tcp://127.0.0.1:9", timeout=1),
+                  quiet=True)
+    assert not (tmp_path / "p").exists()  # nothing written
+
+
+@pytest.mark.slow
+def test_dask_records_a_point_that_kills_its_workers(tmp_path):
+    pytest.importorskip("distributed")
+    grid = load_grid({"experiment": FLAT, "base": {"crash_at": 2.0}, "axes": {"x": [1.0, 2.0]}})
+    report = run_sweep(grid, tmp_path, executor="dask", max_workers=1, quiet=True)
+    assert len(report.failed) == 1
+    table = pd.read_csv(tmp_path / "results.csv").set_index("x")
+    assert table.loc[2.0, "status"] == FAILED and "KilledWorker" in table.loc[2.0, "error"]
+    assert table.loc[1.0, "x2"] == 1.0

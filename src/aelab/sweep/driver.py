@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from contextlib import nullcontext
+from contextlib import closing, nullcontext
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -12,7 +12,7 @@ from typing import Any
 from aelab.config import validate_config
 from aelab.errors import ConfigError
 from aelab.progress import progress_bar
-from aelab.sweep.executors import Executor, WorkerLost, make_executor
+from aelab.sweep.executors import Executor, make_executor
 from aelab.sweep.grid import Grid, load_grid, point_table
 from aelab.sweep.store import COMPLETE, FAILED, PENDING, PointOutcome, PointTask, SweepStore, execute_point, \
     record_failure
@@ -90,25 +90,29 @@ def run_sweep(grid: Grid | str | Path | Mapping[str, Any], out: str | Path, *,
     if store.root.exists() and not store.root.is_dir():
         raise ConfigError(f"--out {store.root}: exists and is not a folder")
     report = SweepReport(root=store.root, total=grid.size)
-    with store.lock():
-        store.prepare()
-        store.write_manifest(_manifest(grid, pool.name))
-        todo: list[PointTask] = []
-        for point in grid.points:
-            status = store.status(point.id)
-            if status == COMPLETE or (status == FAILED and not retry_failed):
-                report.skipped += 1
-                if status == FAILED:
-                    report.failed.append(point.id)
-                continue
-            todo.append(PointTask(grid.kind.name, grid.provider, point.config_data(), point.id, point.coords,
-                                  str(store.root)))
-        if todo:
-            with (pool if owned else nullcontext(pool)), progress_bar(f"sweep {grid.name}", grid.size, quiet=quiet) as bar:
+
+    def unfinished(point) -> bool:
+        status = store.status(point.id)
+        return not (status == COMPLETE or (status == FAILED and not retry_failed))
+
+    with closing(pool) if owned else nullcontext(pool):
+        if any(unfinished(p) for p in grid.points):
+            pool.start()  # a scheduler that cannot be reached fails here, before anything is written
+        with store.lock():
+            store.prepare()
+            store.write_manifest(_manifest(grid, pool.name))
+            todo: list[PointTask] = []
+            for point in grid.points:
+                if unfinished(point):
+                    todo.append(PointTask(grid.kind.name, grid.provider, point.config_data(), point.id,
+                                          point.coords, str(store.root)))
+                else:
+                    report.skipped += 1
+                    if store.status(point.id) == FAILED:
+                        report.failed.append(point.id)
+            with progress_bar(f"sweep {grid.name}", grid.size, quiet=quiet or not todo) as bar:
                 bar.update(report.skipped)
                 for task, outcome in pool.imap_unordered(execute_point, todo):
-                    if isinstance(outcome, WorkerLost):
-                        raise outcome
                     if isinstance(outcome, BaseException):  # the worker itself failed (e.g. killed)
                         outcome = record_failure(task, outcome)
                     report.ran += 1
@@ -116,10 +120,10 @@ def run_sweep(grid: Grid | str | Path | Mapping[str, Any], out: str | Path, *,
                     if outcome.status == FAILED:
                         report.failed.append(outcome.point_id)
                     bar.advance()
-        if aggregate:
-            from aelab.sweep.aggregate import write_results
+            if aggregate:
+                from aelab.sweep.aggregate import write_results
 
-            write_results(store.root)
+                write_results(store.root)
     report.elapsed_s = time.perf_counter() - start
     return report
 

@@ -49,6 +49,9 @@ class Executor:
     def __exit__(self, *exc: Any) -> None:
         self.close()
 
+    def start(self) -> None:
+        """Start workers or connect now (so a bad address fails before anything is written)."""
+
     def close(self) -> None:
         pass
 
@@ -90,6 +93,9 @@ class ProcessExecutor(Executor):
     def workers(self) -> int:
         return self.max_workers
 
+    def start(self) -> None:
+        self._start()
+
     def _start(self):
         if self._pool is None:
             import multiprocessing as mp
@@ -102,6 +108,9 @@ class ProcessExecutor(Executor):
         from concurrent.futures import FIRST_COMPLETED, wait
         from concurrent.futures.process import BrokenProcessPool
 
+        tasks = list(tasks)
+        if not tasks:
+            return
         pool = self._start()
         pending = {pool.submit(fn, task): task for task in tasks}
         try:
@@ -131,16 +140,18 @@ class DaskExecutor(Executor):
         scheduler: address of a running scheduler (``tcp://host:8786``) or the path of a
             scheduler file; None starts a ``LocalCluster`` of worker processes.
         max_workers: workers of the local cluster (default: the available cores).
+        timeout: seconds to wait for the scheduler.
     """
 
     name = "dask"
 
-    def __init__(self, scheduler: str | None = None, max_workers: int | None = None):
+    def __init__(self, scheduler: str | None = None, max_workers: int | None = None, *, timeout: float = 30.0):
         try:
             import distributed  # noqa: F401
         except ImportError:
             raise ConfigError("--executor dask: needs dask.distributed (pip install 'aelab[dask]')") from None
         self.scheduler = scheduler
+        self.timeout = timeout
         self.max_workers = max_workers or available_cores()
         self._client = None
         self._cluster = None
@@ -150,6 +161,9 @@ class DaskExecutor(Executor):
         if self._client is not None and self.scheduler is not None:
             return max(1, len(self._client.scheduler_info().get("workers", {})))
         return self.max_workers
+
+    def start(self) -> None:
+        self._start()
 
     def _start(self):
         if self._client is not None:
@@ -163,9 +177,9 @@ class DaskExecutor(Executor):
         else:
             try:
                 if os.path.isfile(self.scheduler):
-                    self._client = Client(scheduler_file=self.scheduler, timeout="30s")
+                    self._client = Client(scheduler_file=self.scheduler, timeout=f"{self.timeout}s")
                 else:
-                    self._client = Client(self.scheduler, timeout="30s")
+                    self._client = Client(self.scheduler, timeout=f"{self.timeout}s")
             except (OSError, TimeoutError) as exc:
                 raise ConfigError(f"--scheduler {self.scheduler}: cannot connect ({exc})") from None
         return self._client
@@ -173,6 +187,9 @@ class DaskExecutor(Executor):
     def imap_unordered(self, fn, tasks):
         from distributed import as_completed
 
+        tasks = list(tasks)
+        if not tasks:
+            return
         client = self._start()
         tag = uuid.uuid4().hex[:8]
         futures = {}
