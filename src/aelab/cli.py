@@ -83,15 +83,10 @@ _register_areas()
 def main(argv: list[str] | None = None) -> int:
     """Run the command line and return its exit code."""
     try:
-        app(args=argv, prog_name="aelab", standalone_mode=False)
-    except click.exceptions.Exit as exc:
-        return exc.exit_code
-    except click.exceptions.Abort:
-        click.echo("aborted", err=True)
-        return 130
-    except click.ClickException as exc:
-        exc.show()
-        return exc.exit_code
+        app(args=argv, prog_name="aelab", standalone_mode=True)
+    except SystemExit as exc:  # usage errors (2), --help and --version (0), typer.Exit
+        code = exc.code
+        return code if isinstance(code, int) else (0 if code is None else 1)
     except AelabError as exc:
         click.echo(f"error: {exc}", err=True)
         return exc.exit_code

@@ -172,7 +172,8 @@ class OdeSystem:
 
     def rhs(self, t: float, y: np.ndarray, bias: np.ndarray | None = None) -> np.ndarray:
         """The right-hand side f(t, y) for SciPy-style drivers."""
-        dy = self.pack(self.derivative(self.unpack(y, bias)))
+        with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+            dy = self.pack(self.derivative(self.unpack(y, bias)))
         if not np.all(np.isfinite(dy)):
             raise _NonFinite(t)
         return dy

@@ -71,8 +71,9 @@ def simulate_seed(config: ShallowConfig, seed: int, times: np.ndarray,
                 f"SGD diverged before t = {done / D:.6g} (step {done}, seed {seed}): the weights overflowed; "
                 "try a smaller learning rate", time=done / D, cause="non-finite weights",
                 partial=pd.DataFrame(rows))
-        state = state_from_weights(W, V, bias, cov, tied=config.model.tied)
-        row = {"t": done / D, **observables(state, cov, act, pcs=config.output.pcs)}
+        with np.errstate(over="ignore", invalid="ignore"):
+            state = state_from_weights(W, V, bias, cov, tied=config.model.tied)
+            row = {"t": done / D, **observables(state, cov, act, pcs=config.output.pcs)}
         if not np.isfinite(row["pmse"]):
             raise DivergenceError(f"SGD diverged at t = {done / D:.6g} (seed {seed}): non-finite error",
                                   time=done / D, cause="non-finite error", partial=pd.DataFrame(rows))
