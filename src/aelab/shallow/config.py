@@ -26,7 +26,7 @@ class DataConfig(StrictModel):
     """
 
     D: int = Field(500, ge=1, description="input dimension")
-    spikes: list[float] = Field(default_factory=lambda: [0.6, 0.3], description="lambda_m, spike strengths")
+    spikes: list[float] = Field(default_factory=lambda: [0.8, 0.1], description="lambda_m, spike strengths")
     bulk: float = Field(0.1, ge=0.0, description="bulk eigenvalue")
     directions: Literal["random", "sinusoidal"] = "random"
 
@@ -89,7 +89,7 @@ class TrainConfig(StrictModel):
     """
 
     lr: float = Field(1.0, gt=0.0, description="learning rate eta")
-    time: float = Field(30.0, gt=0.0, description="training time in units of D steps")
+    time: float = Field(60.0, gt=0.0, description="training time in units of D steps")
     seeds: list[int] = Field(default_factory=lambda: [0, 1, 2, 3, 4])
     weight_decay: float = Field(0.0, ge=0.0)
     rule: Literal["vanilla", "truncated"] = "vanilla"

@@ -80,6 +80,8 @@ def plot_run(config: ShallowConfig, theory: pd.DataFrame | None, simulation: pd.
     ax_err, ax_ov = axes[0]
     cov = config.data.covariance()
     ref = theory if theory is not None else simulation
+    positive = ref["t"][ref["t"] > 0]
+    linthresh = float(positive.iloc[0]) if len(positive) else 1.0
     sim_t = simulation["t"] if simulation is not None else None
 
     def col(table, name):
@@ -91,7 +93,7 @@ def plot_run(config: ShallowConfig, theory: pd.DataFrame | None, simulation: pd.
         level = cov.pca_error(r)
         ax_err.axhline(level, color="0.5", lw=0.8, ls="--")
         ax_err.text(ref["t"].iloc[-1], level, f" PCA rank {r}", va="bottom", ha="right", fontsize=7, color="0.4")
-    ax_err.set_xscale("symlog", linthresh=max(1.0 / config.data.D, 1e-3))
+    ax_err.set_xscale("symlog", linthresh=linthresh)
     ax_err.set_xlim(left=0.0)
     ax_err.set_yscale("log")
     ax_err.set_xlabel("t (SGD steps / D)")
@@ -113,7 +115,7 @@ def plot_run(config: ShallowConfig, theory: pd.DataFrame | None, simulation: pd.
             ax_ov.plot([], [], color=color, label=f"unit {k + 1}, PC {p + 1}")
             theory_and_simulation(ax_ov, col(theory, "t"), th, sim_t, si, col(simulation, f"{name}_sem"),
                                   color=color, label="")
-    ax_ov.set_xscale("symlog", linthresh=max(1.0 / config.data.D, 1e-3))
+    ax_ov.set_xscale("symlog", linthresh=linthresh)
     ax_ov.set_xlim(left=0.0)
     ax_ov.set_xlabel("t (SGD steps / D)")
     ax_ov.set_ylabel("|v_k · e_m| / √D")
