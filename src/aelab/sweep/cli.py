@@ -47,7 +47,8 @@ def register(app: typer.Typer) -> None:
                 state = store.status(point.id) if store.points_dir.is_dir() else "pending"
                 coords = ", ".join(f"{k}={v!r}" for k, v in point.coords.items())
                 typer.echo(f"{point.id}  {state:8s}  {coords}")
-            typer.echo(f"{spec.size} points of {spec.kind.name!r}, dimensions {dict(zip([g.dim for g in spec.groups], spec.shape))}")
+            dims = ", ".join(f"{g.dim} ({len(g)})" for g in spec.groups) or "none"
+            typer.echo(f"{spec.size} points of {spec.kind.name!r}; dimensions: {dims}")
             return
         try:
             report = run_sweep(spec, out, executor=pool, retry_failed=not skip_failed, quiet=quiet)

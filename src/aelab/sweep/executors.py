@@ -55,10 +55,6 @@ class Executor:
     def close(self) -> None:
         pass
 
-    @property
-    def workers(self) -> int:
-        return 1
-
     def imap_unordered(self, fn: Callable[[Any], Any], tasks: Iterable[Any]) -> Iterator[tuple[Any, Any]]:
         raise NotImplementedError
 
@@ -88,10 +84,6 @@ class ProcessExecutor(Executor):
     def __init__(self, max_workers: int | None = None):
         self.max_workers = max_workers or available_cores()
         self._pool = None
-
-    @property
-    def workers(self) -> int:
-        return self.max_workers
 
     def start(self) -> None:
         self._start()
@@ -155,12 +147,6 @@ class DaskExecutor(Executor):
         self.max_workers = max_workers or available_cores()
         self._client = None
         self._cluster = None
-
-    @property
-    def workers(self) -> int:
-        if self._client is not None and self.scheduler is not None:
-            return max(1, len(self._client.scheduler_info().get("workers", {})))
-        return self.max_workers
 
     def start(self) -> None:
         self._start()

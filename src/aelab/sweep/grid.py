@@ -40,7 +40,8 @@ from aelab.config import apply_overrides, read_config_file, validate_config
 from aelab.errors import ConfigError
 from aelab.kinds import ExperimentKind, get_kind
 
-__all__ = ["AxisGroup", "Grid", "Point", "load_grid", "expand_axis", "config_hash", "resolve_kind"]
+__all__ = ["AxisGroup", "Grid", "Point", "load_grid", "grid_from_axes", "expand_axis", "config_hash",
+           "resolve_kind"]
 
 GRID_KEYS = ("experiment", "name", "description", "base", "axes", "zip", "seeds", "seed_field")
 SPEC_KEYS = ("values", "linspace", "logspace", "geomspace", "range")
@@ -116,10 +117,6 @@ class Grid:
     @property
     def size(self) -> int:
         return math.prod(self.shape)
-
-    @property
-    def fields(self) -> list[str]:
-        return [f for g in self.groups for f in g.fields]
 
     @cached_property
     def points(self) -> tuple[Point, ...]:
@@ -385,16 +382,12 @@ def load_grid(source: str | Path | Mapping[str, Any], *, base_dir: str | Path | 
                     data = apply_overrides(base, [(axis.split("."), value)])
                     validate_config(kind.config_model, data)
                 except ConfigError as exc:
-                    raise ConfigError(f"axis {axis} = {value!r}: {_strip(str(exc))}") from None
+                    raise ConfigError(f"axis {axis} = {value!r}: {str(exc).removeprefix('--set ')}") from None
 
     grid = Grid(kind=kind, provider=provider, base=base, groups=tuple(groups), seed_field=seed_field,
                 name=name.strip(), source=json.loads(json.dumps(raw, default=str)))
     grid.points  # validates every combination and checks that ids are unique
     return grid
-
-
-def _strip(message: str) -> str:
-    return message.removeprefix("--set ")
 
 
 def grid_from_axes(experiment: str, base: Mapping[str, Any] | None = None,

@@ -27,7 +27,10 @@ def _auto_scale(values: list[float], scale: str) -> str:
     return "linear"
 
 
-def summarise(frame, x: str, y: str, groups: list[str]) -> list[tuple[tuple[Any, ...], list[Any], list[float], list[float]]]:
+Series = tuple[tuple[Any, ...], list[Any], list[float], list[float]]
+
+
+def summarise(frame, x: str, y: str, groups: list[str]) -> list[Series]:
     """Mean and standard error of ``y`` at each ``x``, for each combination of ``groups``.
 
     Returns a list of ``(group values, xs, means, sems)``.

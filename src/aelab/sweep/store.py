@@ -35,7 +35,7 @@ from pathlib import Path
 from typing import Any
 
 from aelab.errors import AelabError, ConfigError, DivergenceError
-from aelab.results import RunFolder, environment_metadata, write_json
+from aelab.results import RunFolder, atomic_write_text, environment_metadata, write_json
 
 __all__ = [
     "PointTask",
@@ -252,8 +252,6 @@ def _write_point_files(folder: RunFolder, task: PointTask, status: str, observab
             meta["error"] = {"type": error["type"], "message": error["message"]}
         folder.write_json(RunFolder.META, meta)
     if error is not None:
-        from aelab.results import atomic_write_text
-
         atomic_write_text(folder.file("traceback.txt"), error["traceback"])
     folder.write_json(RESULT, {
         "point": task.point_id,
