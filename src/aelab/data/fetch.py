@@ -178,10 +178,12 @@ def _transfer(sources: Iterable[str], dest: Path, spec: FileSpec, *, retries: in
 # Planning: which form, which sources
 
 
-def _local_form(spec: DatasetSpec, folder: Path, forms: tuple[Form, ...]) -> Form:
+def _local_form(spec: DatasetSpec, folder: Path, forms: tuple[Form, ...]) -> tuple[Form, Path]:
+    """The first form whose files are all in ``folder`` or in its sub-folder named like the form's."""
     for form in forms:
-        if all((folder / f.name).is_file() for f in form.files):
-            return form
+        for where in (folder, folder / form.folder):
+            if all((where / f.name).is_file() for f in form.files):
+                return form, where
     wanted = "; or ".join(", ".join(f.name for f in form.files) for form in forms)
     raise ConfigError(f"--source {folder}: does not hold the files of {spec.name} (expected {wanted})")
 
@@ -213,11 +215,11 @@ def _plan(spec: DatasetSpec, source: str | Path | None, form_name: str | None) -
         if not candidates:
             known = ", ".join(x.name for f in forms for x in f.files)
             raise ConfigError(f"--source {path}: not a file of {spec.name} (expected one of {known})")
-        form = _local_form(spec, path.parent, candidates)
-        return form, {f.name: [str(path.parent / f.name)] for f in form.files}
+        form, where = _local_form(spec, path.parent, candidates)
+        return form, {f.name: [str(where / f.name)] for f in form.files}
     if path.is_dir():
-        form = _local_form(spec, path, forms)
-        return form, {f.name: [str(path / f.name)] for f in form.files}
+        form, where = _local_form(spec, path, forms)
+        return form, {f.name: [str(where / f.name)] for f in form.files}
     raise ConfigError(f"--source {source}: no such folder or file, and not a URL (http://, https://, file://)")
 
 

@@ -438,7 +438,7 @@ def read_image_folder(
 
 
 class _ArrayUnpickler(pickle.Unpickler):
-    """Unpickles dicts, lists, numbers, strings and NumPy arrays only: no code runs on load."""
+    """Unpickles dicts, lists, numbers, strings, bytes and NumPy arrays only: no code runs on load."""
 
     _ALLOWED = {
         ("numpy.core.multiarray", "_reconstruct"),
@@ -449,6 +449,7 @@ class _ArrayUnpickler(pickle.Unpickler):
         ("numpy.core.numeric", "_frombuffer"),
         ("numpy", "ndarray"),
         ("numpy", "dtype"),
+        ("_codecs", "encode"),  # how Python 3 writes bytes in protocol-2 pickles
     }
 
     def find_class(self, module: str, name: str):
