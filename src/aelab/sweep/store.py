@@ -245,7 +245,8 @@ def _write_point_files(folder: RunFolder, task: PointTask, status: str, observab
     traceback of a failure, and ``result.json`` last."""
     if not folder.file(RunFolder.CONFIG).exists():
         folder.write_config(task.config)
-    if status == FAILED or not folder.file(RunFolder.META).exists():
+    runner_meta = folder.read_meta()
+    if runner_meta is None or runner_meta.get("status") != status:  # keep the runner's own record
         meta = dict(_environment())
         meta.update({"created": _now(), "status": status, "seeds": None, "timings": {"run_s": elapsed}})
         if error is not None:
