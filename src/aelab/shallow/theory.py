@@ -8,6 +8,7 @@ import numpy as np
 import pandas as pd
 
 from aelab.activations import get_activation
+from aelab.errors import DivergenceError
 from aelab.shallow.config import ShallowConfig
 from aelab.shallow.ode import OdeSystem, integrate
 from aelab.shallow.state import State, observables, state_from_weights
@@ -33,6 +34,10 @@ def initial_state(config: ShallowConfig, seed: int | None = None) -> State:
     return state_from_weights(W, V, bias, config.data.covariance(), tied=config.model.tied)
 
 
+def _table(states: list[State], times: np.ndarray, system, pcs: int) -> pd.DataFrame:
+    return pd.DataFrame([{"t": t, **observables(s, system.cov, system.act, pcs=pcs)} for t, s in zip(times, states)])
+
+
 def run_theory(config: ShallowConfig, times: np.ndarray, *, state0: State | None = None, quiet: bool = True,
                ) -> tuple[pd.DataFrame, float]:
     """Integrate the ODE on ``times``; returns (table of observables, seconds).
@@ -54,10 +59,13 @@ def run_theory(config: ShallowConfig, times: np.ndarray, *, state0: State | None
     frames = []
     with progress_bar("ODE", (len(times) - 1) * len(starts), quiet=quiet) as bar:
         for s0 in starts:
-            states = integrate(system, s0, times, method=config.ode.method, rtol=config.ode.rtol,
-                               atol=config.ode.atol, dt=config.ode.dt, on_step=lambda j: bar.advance())
-            frames.append(pd.DataFrame([{"t": t, **observables(s, system.cov, system.act, pcs=config.output.pcs)}
-                                        for t, s in zip(times, states)]))
+            try:
+                states = integrate(system, s0, times, method=config.ode.method, rtol=config.ode.rtol,
+                                   atol=config.ode.atol, dt=config.ode.dt, on_step=lambda j: bar.advance())
+            except DivergenceError as exc:
+                exc.partial = _table(exc.partial or [], times, system, config.output.pcs)
+                raise
+            frames.append(_table(states, times, system, config.output.pcs))
     seconds = _time.perf_counter() - start
     table = frames[0] if len(frames) == 1 else sum(frames[1:], frames[0]) / len(frames)
     return table, seconds
