@@ -153,3 +153,18 @@ def test_theory_average_over_initial_points():
     one, _ = run_theory(c, t, state0=initial_state(c, 0))
     two, _ = run_theory(c, t, state0=initial_state(c, 1))
     pd.testing.assert_frame_equal(both, (one + two) / 2)
+
+
+def test_densities_sum_to_the_order_parameters():
+    """Q = (1/D) sum rho q_tau + bulk, R likewise, T0 = sum t_tau + bulk (Refinetti & Goldt, sec. 2)."""
+    c = cfg(data={"D": 300, "spikes": [0.5, 0.2, 0.1], "bulk": 0.2}, model={"K": 3}, train={"seeds": [0]})
+    s = initial_state(c)
+    cov = c.data.covariance()
+    q, r, t = s.densities()
+    op = order_parameters(s, cov, get_activation("erf"))
+    w = cov.eigenvalues[:, None, None] / cov.D
+    np.testing.assert_allclose(op.Q, (w * q).sum(0) + cov.bulk / cov.D * s.S[:3, :3], rtol=1e-12)
+    np.testing.assert_allclose(op.R, (w * r).sum(0) + cov.bulk / cov.D * s.S[3:, :3], rtol=1e-12)
+    np.testing.assert_allclose(op.T0, t.sum(0) + s.S[3:, 3:], rtol=1e-12)
+    # rank one per direction: r^{kl} r^{lk} = q^{kl} t^{kl}
+    np.testing.assert_allclose(r * r.transpose(0, 2, 1), q * t, rtol=1e-10, atol=1e-300)

@@ -48,6 +48,11 @@ class State:
     def K(self) -> int:
         return self.A.shape[1]
 
+    def densities(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """The paper's per-direction densities q_tau = a a^T, r_tau = b a^T, t_tau = b b^T, each (M, K, K)."""
+        A, B = self.A, self.B
+        return (np.einsum("mk,ml->mkl", A, A), np.einsum("mk,ml->mkl", B, A), np.einsum("mk,ml->mkl", B, B))
+
 
 @dataclass(frozen=True)
 class OrderParameters:
