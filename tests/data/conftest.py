@@ -21,6 +21,14 @@ def session_cache(tmp_path_factory) -> Path:
     return tmp_path_factory.mktemp("aelab-cache")
 
 
+@pytest.fixture(scope="session")
+def cifar(shared_data, session_cache) -> dict:
+    """CIFAR-10 from the shared JPEG zip, decoded once for the whole session: {split: Dataset}."""
+    from aelab.data import load_dataset
+
+    return {s: load_dataset("cifar10", s, data_dir=shared_data, cache_dir=session_cache) for s in ("train", "test")}
+
+
 @pytest.fixture(autouse=True)
 def _isolated_dirs(monkeypatch, tmp_path, session_cache):
     """Never touch the user's folders: an empty data directory, the session's cache."""

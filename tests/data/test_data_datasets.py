@@ -65,12 +65,6 @@ def test_mnist_like_shapes_counts_and_pixel_statistics(shared_data, name, mean, 
     np.testing.assert_array_equal(again.images[::997], train.images[::997])
 
 
-@pytest.fixture(scope="session")
-def cifar(shared_data, session_cache):
-    """CIFAR-10 from the JPEG zip, decoded once for the whole session."""
-    return {s: load_dataset("cifar10", s, data_dir=shared_data, cache_dir=session_cache) for s in ("train", "test")}
-
-
 @pytest.mark.data
 def test_cifar10_jpeg_zip(cifar, shared_data, session_cache):
     train, test = cifar["train"], cifar["test"]

@@ -40,13 +40,15 @@ def _list(data_dir: Path | None = _DATA_DIR) -> None:
 
     console = _console()
     table = Table(title=f"data sets in {paths.data_dir(data_dir)}", title_justify="left")
-    for column in ("name", "status", "images (train; test)", "description"):
-        table.add_column(column)
+    for column in ("name", "status", "image", "train / test"):
+        table.add_column(column, no_wrap=True)
+    table.add_column("what")
     for name, spec in REGISTRY.items():
         state = dataset_state(status(name, data_dir=data_dir))
         style = "green" if state.startswith("verified") else ("red" if state == "corrupt" else "")
-        shapes = "; ".join("x".join(map(str, shape)) for shape in spec.shapes.values())
-        table.add_row(name, f"[{style}]{state}[/]" if style else state, shapes, spec.description)
+        image = "x".join(map(str, next(iter(spec.shapes.values()))[1:]))
+        counts = " / ".join(f"{shape[0]:,}" for shape in spec.shapes.values())
+        table.add_row(name, f"[{style}]{state}[/]" if style else state, image, counts, spec.description)
     console.print(table)
     console.print("get one with `aelab data fetch NAME` (add --source FOLDER-OR-URL for a mirror)")
 

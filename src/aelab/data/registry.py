@@ -76,7 +76,7 @@ class DatasetSpec:
 
     Attributes:
         name: the name used by ``load_dataset`` and ``aelab data``.
-        description: one line.
+        description: a few words.
         forms: distribution formats in order of preference for loading.
         classes: class names, label ``i`` is ``classes[i]``.
         shapes: split -> shape of the decoded uint8 image array.
@@ -128,7 +128,7 @@ def _idx_form(folder: str, note: str, base_urls: tuple[str, ...],
 
 MNIST = DatasetSpec(
     name="mnist",
-    description="handwritten digits, 28x28 grayscale, 60,000 train + 10,000 test",
+    description="handwritten digits",
     forms=(
         _idx_form(
             "mnist",
@@ -157,7 +157,7 @@ MNIST = DatasetSpec(
 
 FASHION_MNIST = DatasetSpec(
     name="fashion-mnist",
-    description="Zalando article images, 28x28 grayscale, 60,000 train + 10,000 test",
+    description="Zalando clothing articles",
     forms=(
         _idx_form(
             "fashion-mnist",
@@ -194,7 +194,7 @@ _CIFAR_CITATION = "A. Krizhevsky, Learning multiple layers of features from tiny
 
 CIFAR10 = DatasetSpec(
     name="cifar10",
-    description="natural images in 10 classes, 32x32 RGB, 50,000 train + 10,000 test",
+    description="natural images, 10 classes",
     forms=(
         Form(
             name="python",
@@ -226,7 +226,7 @@ CIFAR10 = DatasetSpec(
 
 CIFAR100 = DatasetSpec(
     name="cifar100",
-    description="natural images in 100 classes (fine labels), 32x32 RGB, 50,000 train + 10,000 test",
+    description="natural images, 100 classes",
     forms=(
         Form(
             name="python",
