@@ -62,7 +62,8 @@ def test_center_and_standardize(rng):
     # statistics of another split can be reused
     test = X[:10]
     mean, std = X.mean(axis=0, dtype=np.float64), X.std(axis=0, dtype=np.float64)
-    np.testing.assert_allclose(P.standardize(test, mean=mean, std=std)[:, :5], (test - mean)[:, :5] / std[:5], atol=1e-5)
+    np.testing.assert_allclose(P.standardize(test, mean=mean, std=std)[:, :5], (test - mean)[:, :5] / std[:5],
+                               atol=1e-5)
     np.testing.assert_allclose(P.center(test, mean=mean), test - mean, atol=1e-5)
     with pytest.raises(ConfigError, match="center: expects floating-point data, got uint8"):
         P.center(np.zeros((2, 2), np.uint8))
@@ -145,7 +146,8 @@ def test_pipelines(rng):
     X = P.apply_steps(images, P.REFINETTI_GOLDT)
     manual = P.scale_global(P.flatten(P.to_float(P.grayscale(images))), 0.5)
     np.testing.assert_array_equal(X, manual)
-    assert P.steps_key(" grayscale, to_float ,flatten,scale_global:0.5") == "grayscale,to_float,flatten,scale_global:0.5"
+    canonical = "grayscale,to_float,flatten,scale_global:0.5"
+    assert P.steps_key(" grayscale, to_float ,flatten,scale_global:0.5") == canonical
     assert P.apply_steps(images, "to_float,flatten,center:global").shape == (20, 48)
     with pytest.raises(ConfigError, match=r"--steps: unknown step 'blur' \(known: grayscale"):
         P.apply_steps(images, "blur")

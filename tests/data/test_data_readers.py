@@ -327,7 +327,8 @@ def test_cifar_archive_refuses_code_in_pickles(tmp_path, capsys):
             info = tarfile.TarInfo(name)
             info.size = len(data)
             tar.addfile(info, io.BytesIO(data))
-    with pytest.raises(DataFormatError, match=r"test_batch: not a CIFAR batch .*refusing to load (__builtin__|builtins)\.print"):
+    refused = r"test_batch: not a CIFAR batch .*refusing to load (__builtin__|builtins)\.print"
+    with pytest.raises(DataFormatError, match=refused):
         read_cifar_python(path, "test")
     assert "code ran" not in capsys.readouterr().out
 
@@ -383,3 +384,68 @@ def test_npy_npz_bad_input(tmp_path):
         read_npz(tmp_path / "bad.npz")
     with pytest.raises(DataFormatError, match="file not found"):
         read_npz(tmp_path / "absent.npz")
+
+
+# ---------------------------------------------------------------------------------------------- JPEG fast path
+
+
+def _jpeg(array: np.ndarray, **options) -> bytes:
+    buf = io.BytesIO()
+    Image.fromarray(array).save(buf, format="JPEG", **options)
+    return buf.getvalue()
+
+
+@pytest.mark.parametrize("options", [
+    {"quality": 75},
+    {"quality": 95, "subsampling": 0},
+    {"quality": 50, "progressive": True},
+    {"quality": 80, "exif": Image.Exif().tobytes() or b"Exif\x00\x00", "icc_profile": b"\x00" * 300},
+    {"quality": 75, "restart_marker_blocks": 1},
+])
+@pytest.mark.parametrize("gray", [False, True])
+def test_fast_jpeg_path_equals_pillow(tmp_path, rng, monkeypatch, options, gray):
+    from aelab.data import readers
+
+    shape = (9, 13) if gray else (9, 13, 3)
+    files = {f"c/{i}.jpg": rng.integers(0, 256, shape, dtype=np.uint8) for i in range(6)}
+    root = tmp_path / "j"
+    for rel, pixels in files.items():
+        (root / "c").mkdir(parents=True, exist_ok=True)
+        (root / rel).write_bytes(_jpeg(pixels, **options))
+    header = readers._jpeg_header((root / "c/0.jpg").read_bytes())
+    assert header == (13, 9, 1 if gray else 3)
+    fast = read_image_folder(root, workers=1).images
+    monkeypatch.setattr(readers, "FAST_JPEG", False)
+    slow = read_image_folder(root, workers=1).images
+    np.testing.assert_array_equal(fast, slow)
+    assert fast.shape == (6, *shape)
+
+
+def test_fast_jpeg_path_leaves_bad_files_to_pillow(tmp_path, rng):
+    root = tmp_path / "j"
+    (root / "c").mkdir(parents=True)
+    good = _jpeg(rng.integers(0, 256, (8, 8, 3), dtype=np.uint8))
+    (root / "c" / "0.jpg").write_bytes(good)
+    (root / "c" / "1.jpg").write_bytes(good[: len(good) // 2])
+    truncated = r"1\.jpg: cannot decode image \((image file is truncated|Truncated File Read)"
+    with pytest.raises(DataFormatError, match=truncated):
+        read_image_folder(root)
+    (root / "c" / "1.jpg").write_bytes(_jpeg(rng.integers(0, 256, (8, 9, 3), dtype=np.uint8)))
+    with pytest.raises(DataFormatError, match=r"1\.jpg: image is 9x8 RGB, expected 8x8 RGB"):
+        read_image_folder(root)
+    (root / "c" / "1.jpg").write_bytes(_jpeg(rng.integers(0, 256, (8, 8), dtype=np.uint8)))
+    with pytest.raises(DataFormatError, match=r"1\.jpg: image is 8x8 L, expected 8x8 RGB"):
+        read_image_folder(root)
+
+
+@pytest.mark.data
+def test_fast_jpeg_path_on_real_cifar_files(shared_data, monkeypatch):
+    from aelab.data import readers
+
+    source = shared_data / "cifar10-jpeg" / "cifar10-jpeg.zip"
+    members, _, _, locs = readers._index(source, "test", None, readers.IMAGE_EXTENSIONS)
+    picks = slice(0, None, 50)  # 200 files across all classes
+    fast = readers._decode_members(str(source), members[picks], locs[picks], (32, 32, "RGB"), members[0])
+    monkeypatch.setattr(readers, "FAST_JPEG", False)
+    slow = readers._decode_members(str(source), members[picks], locs[picks], (32, 32, "RGB"), members[0])
+    np.testing.assert_array_equal(fast, slow)

@@ -61,7 +61,8 @@ class Dataset:
         return len(self.classes)
 
     def __repr__(self) -> str:
-        return (f"Dataset(name={self.name!r}, split={self.split!r}, images={self.images.dtype}{list(self.images.shape)}, "
+        images = f"{self.images.dtype}{list(self.images.shape)}"
+        return (f"Dataset(name={self.name!r}, split={self.split!r}, images={images}, "
                 f"classes={len(self.classes)})")
 
 

@@ -259,7 +259,8 @@ def subset(X: np.ndarray, y: np.ndarray | None, n: int, rng: np.random.Generator
 
 
 def split(X: np.ndarray, y: np.ndarray | None, fraction: float, rng: np.random.Generator, *,
-          stratified: bool = False) -> tuple[tuple[np.ndarray, np.ndarray | None], tuple[np.ndarray, np.ndarray | None]]:
+          stratified: bool = False) -> tuple[tuple[np.ndarray, np.ndarray | None],
+                                             tuple[np.ndarray, np.ndarray | None]]:
     """Split into two disjoint parts, the second holding ``round(fraction N)`` samples.
 
     Deterministic given ``rng``; both parts keep the original order.
@@ -314,7 +315,8 @@ _STEPS: dict[str, tuple[Callable[[np.ndarray, str | None], np.ndarray], str]] = 
     "grayscale": (_no_arg(grayscale), "RGB to BT.601 luma"),
     "to_float": (_no_arg(to_float), "uint8 to float32 in [0, 1]"),
     "flatten": (_no_arg(flatten), "(N, H, W[, C]) to (N, D)"),
-    "center": (lambda X, a: center(X, _mode(a, "center")), "subtract the mean; center:pixel (default) or center:global"),
+    "center": (lambda X, a: center(X, _mode(a, "center")),
+               "subtract the mean; center:pixel (default) or center:global"),
     "standardize": (lambda X, a: standardize(X, _mode(a, "standardize")),
                     "zero mean, unit std; standardize:pixel (default) or standardize:global"),
     "scale_global": (lambda X, a: scale_global(X, _number(a, "scale_global", 0.5)),
