@@ -54,8 +54,8 @@ def _load_providers() -> None:
         try:
             importlib.import_module(module)
         except ModuleNotFoundError as exc:
-            if exc.name != module:  # a real missing dependency inside the module
-                raise
+            if not exc.name or not (module == exc.name or module.startswith(exc.name + ".")):
+                raise  # a real missing dependency inside the module
 
 
 def get_kind(name: str) -> ExperimentKind:
