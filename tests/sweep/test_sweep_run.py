@@ -249,3 +249,15 @@ def test_dask_records_a_point_that_kills_its_workers(tmp_path):
     table = pd.read_csv(tmp_path / "results.csv").set_index("x")
     assert table.loc[2.0, "status"] == FAILED and "KilledWorker" in table.loc[2.0, "error"]
     assert table.loc[1.0, "x2"] == 1.0
+
+
+def test_a_torn_result_file_makes_the_point_pending_and_it_runs_again(tmp_path):
+    grid = load_grid({"experiment": FLAT, "axes": {"x": [1.0, 2.0]}})
+    run_sweep(grid, tmp_path, executor="serial", quiet=True)
+    torn = tmp_path / "points" / grid.points[0].id / "result.json"
+    torn.write_text(torn.read_text()[:20])  # as after a power cut
+    assert sweep_status(tmp_path).pending == 1
+    again = run_sweep(grid, tmp_path, executor="serial", quiet=True)
+    assert (again.ran, again.skipped) == (1, 1)
+    assert json.loads(torn.read_text())["observables"] == {"x2": 1.0}
+    assert sorted(p.name for p in (tmp_path / "points").iterdir()) == sorted(p.id for p in grid.points)

@@ -12,6 +12,8 @@ Layout of ``DIR``::
 A point runs inside ``points/.tmp-<id>-<random>/`` and the finished folder is renamed into
 place in one step, so ``points/<id>/`` either holds a whole run or does not exist: a sweep
 killed at any moment (SIGKILL included) leaves only temporary folders, removed on the next run.
+``result.json``, written last, is fsynced before the rename; a ``result.json`` that cannot be
+read (a power cut) makes the point pending, and it runs again.
 If two workers finish the same point (a retried task), the second rename fails and its copy
 is discarded, so each point is stored exactly once.
 """
@@ -35,7 +37,7 @@ from pathlib import Path
 from typing import Any
 
 from aelab.errors import AelabError, ConfigError, DivergenceError
-from aelab.results import RunFolder, atomic_write_text, environment_metadata, write_json
+from aelab.results import RunFolder, environment_metadata, write_json
 
 __all__ = [
     "PointTask",
@@ -239,22 +241,36 @@ def _error_record(exc: BaseException) -> dict[str, Any]:
     return record
 
 
+def _write_in_tmp(path: Path, text: str, *, durable: bool = False) -> None:
+    """Write a file inside a point's temporary folder. No rename is needed (the folder's rename
+    commits it); ``durable`` adds an fsync, used for ``result.json`` only."""
+    with open(path, "w", encoding="utf-8") as fh:
+        fh.write(text)
+        if durable:
+            fh.flush()
+            os.fsync(fh.fileno())
+
+
+def _json(obj: Any) -> str:
+    return json.dumps(obj, indent=2, default=str) + "\n"
+
+
 def _write_point_files(folder: RunFolder, task: PointTask, status: str, observables: dict[str, Any],
                        error: dict[str, Any] | None, elapsed: float) -> None:
     """Complete a point's run folder: config and meta if the runner did not write them, the
     traceback of a failure, and ``result.json`` last."""
     if not folder.file(RunFolder.CONFIG).exists():
-        folder.write_config(task.config)
+        _write_in_tmp(folder.file(RunFolder.CONFIG), _json(task.config))
     runner_meta = folder.read_meta()
     if runner_meta is None or runner_meta.get("status") != status:  # keep the runner's own record
         meta = dict(_environment())
         meta.update({"created": _now(), "status": status, "seeds": None, "timings": {"run_s": elapsed}})
         if error is not None:
             meta["error"] = {"type": error["type"], "message": error["message"]}
-        folder.write_json(RunFolder.META, meta)
+        _write_in_tmp(folder.file(RunFolder.META), _json(meta))
     if error is not None:
-        atomic_write_text(folder.file("traceback.txt"), error["traceback"])
-    folder.write_json(RESULT, {
+        _write_in_tmp(folder.file("traceback.txt"), error["traceback"])
+    _write_in_tmp(folder.file(RESULT), _json({
         "point": task.point_id,
         "kind": task.kind,
         "status": status,
@@ -265,7 +281,7 @@ def _write_point_files(folder: RunFolder, task: PointTask, status: str, observab
         "host": socket.gethostname(),
         "pid": os.getpid(),
         "finished": _now(),
-    })
+    }), durable=True)
 
 
 @functools.cache
