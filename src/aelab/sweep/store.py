@@ -303,6 +303,7 @@ def execute_point(task: PointTask) -> PointOutcome:
     complete (see :class:`SweepStore`). Runs in the driver or in any worker process.
     """
     from aelab.config import validate_config
+    from aelab.sweep.grid import config_hash
 
     store = SweepStore(task.root)
     if store.status(task.point_id) == COMPLETE:  # finished meanwhile (a retried task)
@@ -315,6 +316,9 @@ def execute_point(task: PointTask) -> PointOutcome:
     try:
         kind = _kind(task.kind, task.provider)
         config = validate_config(kind.config_model, task.config)
+        if config_hash(task.kind, config) != task.point_id:
+            raise ConfigError(f"the {task.kind!r} config changes when validated again (a validator that is "
+                              "not idempotent): the point cannot be stored under a stable name")
         result = kind.run(config, tmp, quiet=True)
         if result is None:
             result = {}
