@@ -29,6 +29,8 @@ def test_fetch_list_verify_info(capsys, toy, tmp_path):
     data = tmp_path / "data"
     code, out, _ = run(capsys, "fetch", "toy", "--source", mirror, "--data-dir", data, "--quiet")
     assert code == 0 and sorted(p.name for p in (data / "toy").iterdir()) == sorted(toy.files)
+    code, out, err = run(capsys, "fetch", "toy", "--source", mirror, "--data-dir", tmp_path / "loud")
+    assert code == 0 and "4 file(s) verified" in out and "train-images-idx3-ubyte.gz" in err  # progress bars
     code, out, _ = run(capsys, "list", "--data-dir", data)
     assert code == 0 and "verified (idx)" in out and "mnist" in out
     code, out, _ = run(capsys, "verify", "toy", "--data-dir", data)

@@ -162,7 +162,7 @@ def test_malformed_file_leaves_no_cache(toy, tmp_path, monkeypatch):
     name = "t10k-images-idx3-ubyte.gz"
     import gzip
 
-    from conftest import idx_bytes, sha
+    from data_helpers import idx_bytes, sha
 
     broken = gzip.compress(idx_bytes(toy.images["test"])[:-7])
     (folder / name).write_bytes(broken)
@@ -184,3 +184,38 @@ def test_shape_mismatch_with_registry(toy, tmp_path, monkeypatch):
     monkeypatch.setitem(registry.REGISTRY, "toy", replace(toy.spec(), shapes={"train": (60, 4, 5), "test": (20, 5, 4)}))
     with pytest.raises(DataFormatError, match=r"decoded toy train images of shape \(60, 5, 4\), expected \(60, 4, 5\)"):
         load_dataset("toy", "train", data_dir=tmp_path)
+
+
+def test_cifar_python_form_through_the_registry(tmp_path, rng, monkeypatch):
+    """A CIFAR-10 "python version" archive in the registry's cifar10 folder loads like the official one."""
+    from dataclasses import replace
+
+    from data_helpers import sha, write_cifar_archive
+
+    archive = tmp_path / "data" / "cifar10" / "cifar-10-python.tar.gz"
+    archive.parent.mkdir(parents=True)
+    truth = write_cifar_archive(archive, rng)
+    spec = registry.get_spec("cifar10")
+    form = spec.form("python")
+    files = (registry.FileSpec(archive.name, (sha(archive.read_bytes()),)),)
+    monkeypatch.setitem(registry.REGISTRY, "cifar10", replace(
+        spec, forms=(replace(form, files=files),), classes=tuple("abcdefghij"),
+        shapes={"train": (35, 32, 32, 3), "test": (7, 32, 32, 3)}))
+    data = load_dataset("cifar10", "test", data_dir=tmp_path / "data", cache_dir=tmp_path / "cache")
+    np.testing.assert_array_equal(data.images, truth["test"][0])
+    np.testing.assert_array_equal(data.labels, truth["test"][1])
+    assert data.classes == list("abcdefghij")
+
+
+def test_interrupted_decode_leaves_nothing_in_the_cache(toy, tmp_path, monkeypatch):
+    import aelab.data.datasets as datasets
+
+    toy.write(tmp_path / "data" / "toy")
+
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(datasets, "_decode", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        load_dataset("toy", "test", data_dir=tmp_path / "data", cache_dir=tmp_path / "cache")
+    assert list((tmp_path / "cache" / "datasets").iterdir()) == []

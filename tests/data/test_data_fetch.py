@@ -6,7 +6,7 @@ import time
 from pathlib import Path
 
 import pytest
-from conftest import Toy, sha
+from data_helpers import Toy, sha
 
 from aelab.data import registry
 from aelab.data.checksums import ChecksumError
@@ -182,3 +182,21 @@ def test_fetch_from_the_shared_mirror(shared_data, tmp_path):
     assert dataset_state(verify("mnist", data_dir=tmp_path)) == "verified (idx)"
     files = fetch("cifar10", source=shared_data, data_dir=tmp_path, quiet=True)  # finds cifar10-jpeg/
     assert files == [tmp_path / "cifar10-jpeg" / "cifar10-jpeg.zip"]
+
+
+def test_interrupted_transfer_leaves_nothing(toy, tmp_path, monkeypatch):
+    """Ctrl-C in the middle of a file: the exception propagates, no .part file, no new folder."""
+    import io
+
+    import aelab.data.fetch as fetch_module
+
+    class Interrupting(io.BytesIO):
+        def read(self, n=-1):
+            if self.tell() > 0:
+                raise KeyboardInterrupt
+            return super().read(8)
+
+    monkeypatch.setattr(fetch_module, "_open", lambda source, timeout: (Interrupting(b"x" * 100), 100))
+    with pytest.raises(KeyboardInterrupt):
+        fetch("toy", source=toy.write(tmp_path / "mirror"), data_dir=tmp_path / "d", quiet=True)
+    assert not (tmp_path / "d" / "toy").exists()

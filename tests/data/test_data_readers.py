@@ -11,7 +11,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import idx_bytes
+from data_helpers import idx_bytes, write_cifar_archive
 from PIL import Image
 
 from aelab.data.readers import (
@@ -171,23 +171,33 @@ def test_image_folder_grayscale_and_no_split(tmp_path, rng):
     np.testing.assert_array_equal(out.images[3], files["y/0.png"])
 
 
-def test_image_folder_parallel_workers_match_serial(tmp_path, rng):
+def test_image_folder_parallel_workers_match_serial(tmp_path, rng, monkeypatch):
+    from aelab.data import readers
+
+    monkeypatch.setattr(readers, "IMAGES_PER_WORKER", 100)
     files = {f"train/c{c}/{i}.png": rng.integers(0, 256, (3, 3, 3), dtype=np.uint8)
-             for c in range(2) for i in range(2100)}
+             for c in range(2) for i in range(150)}
     source = _write_zip(tmp_path / "many.zip", files)
+    ran = []
+    real = readers._decode_in_workers
+    monkeypatch.setattr(readers, "_decode_in_workers", lambda *args: ran.append(real(*args)) or ran[-1])
     serial = read_image_folder(source, "train", workers=1)
     parallel = read_image_folder(source, "train", workers=2)  # two worker processes
     np.testing.assert_array_equal(serial.images, parallel.images)
     into = read_image_folder(source, "train", workers=2, out=tmp_path / "x.npy")
+    assert ran == [True, True]  # the workers did the decoding
     assert isinstance(into.images, np.memmap)
     np.testing.assert_array_equal(np.load(tmp_path / "x.npy"), serial.images)
 
 
-def test_image_folder_parallel_reports_the_bad_image(tmp_path, rng):
-    files = {f"train/c/{i}.png": rng.integers(0, 256, (3, 3, 3), dtype=np.uint8) for i in range(4100)}
-    files["train/c/4000.png"] = rng.integers(0, 256, (3, 4, 3), dtype=np.uint8)
+def test_image_folder_parallel_reports_the_bad_image(tmp_path, rng, monkeypatch):
+    from aelab.data import readers
+
+    monkeypatch.setattr(readers, "IMAGES_PER_WORKER", 100)
+    files = {f"train/c/{i}.png": rng.integers(0, 256, (3, 3, 3), dtype=np.uint8) for i in range(300)}
+    files["train/c/250.png"] = rng.integers(0, 256, (3, 4, 3), dtype=np.uint8)
     source = _write_zip(tmp_path / "odd.zip", files)
-    with pytest.raises(DataFormatError, match=r"train/c/4000\.png: image is 4x3 RGB, expected 3x3 RGB"):
+    with pytest.raises(DataFormatError, match=r"train/c/250\.png: image is 4x3 RGB, expected 3x3 RGB"):
         read_image_folder(source, "train", workers=2)
 
 
@@ -255,44 +265,9 @@ def test_zip_member_crc_checked(tmp_path, rng):
 # ---------------------------------------------------------------------------------------------- CIFAR python
 
 
-def _cifar_archive(path: Path, rng, *, variant: str = "cifar10", n_per_batch: int = 7) -> dict:
-    """Write an archive in exactly the official layout: pickled dicts with bytes keys (Python 2 style)."""
-    out = {"train": [], "test": []}
-    with tarfile.open(path, "w:gz") as tar:
-        def add(name, obj):
-            data = pickle.dumps(obj, protocol=2)
-            info = tarfile.TarInfo(name)
-            info.size = len(data)
-            tar.addfile(info, io.BytesIO(data))
-
-        if variant == "cifar10":
-            top = "cifar-10-batches-py"
-            add(f"{top}/batches.meta", {b"label_names": [n.encode() for n in "abcdefghij"],
-                                        b"num_cases_per_batch": n_per_batch, b"num_vis": 3072})
-            batches = [(f"data_batch_{i}", "train") for i in range(1, 6)] + [("test_batch", "test")]
-            key, n_classes = b"labels", 10
-        else:
-            top = "cifar-100-python"
-            add(f"{top}/meta", {b"fine_label_names": [f"f{i}".encode() for i in range(100)],
-                                b"coarse_label_names": [f"c{i}".encode() for i in range(20)]})
-            batches = [("train", "train"), ("test", "test")]
-            key, n_classes = b"fine_labels", 100
-        for name, split in batches:
-            images = rng.integers(0, 256, (n_per_batch, 32, 32, 3), dtype=np.uint8)
-            labels = rng.integers(0, n_classes, n_per_batch).tolist()
-            data = images.transpose(0, 3, 1, 2).reshape(n_per_batch, 3072)  # R plane, G plane, B plane
-            batch = {b"batch_label": name.encode(), key: labels, b"data": data,
-                     b"filenames": [f"{i}.png".encode() for i in range(n_per_batch)]}
-            if variant == "cifar100":
-                batch[b"coarse_labels"] = [y // 5 for y in labels]
-            add(f"{top}/{name}", batch)
-            out[split].append((images, np.array(labels)))
-    return {s: (np.concatenate([b[0] for b in v]), np.concatenate([b[1] for b in v])) for s, v in out.items()}
-
-
 def test_cifar10_python_archive(tmp_path, rng):
     path = tmp_path / "cifar-10-python.tar.gz"
-    truth = _cifar_archive(path, rng)
+    truth = write_cifar_archive(path, rng)
     for split in ("train", "test"):
         out = read_cifar_python(path, split)
         np.testing.assert_array_equal(out.images, truth[split][0])
@@ -303,7 +278,7 @@ def test_cifar10_python_archive(tmp_path, rng):
 
 def test_cifar100_python_archive_fine_and_coarse(tmp_path, rng):
     path = tmp_path / "cifar-100-python.tar.gz"
-    truth = _cifar_archive(path, rng, variant="cifar100")
+    truth = write_cifar_archive(path, rng, variant="cifar100")
     fine = read_cifar_python(path, "test")
     np.testing.assert_array_equal(fine.labels, truth["test"][1])
     assert len(fine.classes) == 100
@@ -335,7 +310,7 @@ def test_cifar_archive_refuses_code_in_pickles(tmp_path, capsys):
 
 def test_cifar_archive_errors(tmp_path, rng):
     path = tmp_path / "c.tar.gz"
-    _cifar_archive(path, rng)
+    write_cifar_archive(path, rng)
     data = path.read_bytes()
     truncated = tmp_path / "truncated.tar.gz"
     truncated.write_bytes(data[: len(data) // 2])
