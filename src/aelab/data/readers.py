@@ -276,7 +276,6 @@ IMAGES_PER_WORKER = 2000
 #: in Python, which costs more than decoding a 32x32 image); anything unusual takes Image.open.
 FAST_JPEG = True
 _SOF_MARKERS = (0xC0, 0xC1, 0xC2)  # baseline, extended and progressive Huffman frames
-_BLANK: dict[tuple[str, int, int], object] = {}
 
 
 def _jpeg_header(data: bytes) -> tuple[int, int, int] | None:
@@ -305,9 +304,12 @@ def _jpeg_header(data: bytes) -> tuple[int, int, int] | None:
     return None
 
 
-def _decode_jpeg_fast(data: bytes, expect: tuple[int, int, str] | None) -> np.ndarray | None:
+def _decode_jpeg_fast(data: bytes, expect: tuple[int, int, str] | None, canvases: dict) -> np.ndarray | None:
     """Pixels of a plain JPEG that matches ``expect``, decoded as Image.open would; None when
-    the file is anything else or does not decode cleanly (Image.open then reports why)."""
+    the file is anything else or does not decode cleanly (Image.open then reports why).
+
+    ``canvases`` holds the caller's reusable Pillow image per (width, height, mode).
+    """
     header = _jpeg_header(data)
     if header is None or expect is None:
         return None
@@ -318,9 +320,9 @@ def _decode_jpeg_fast(data: bytes, expect: tuple[int, int, str] | None) -> np.nd
     from PIL import Image
 
     try:
-        image = _BLANK.get(expect)
+        image = canvases.get(expect)
         if image is None:
-            image = _BLANK[expect] = Image.new(mode, (width, height))
+            image = canvases[expect] = Image.new(mode, (width, height))
         decoder = Image.core.jpeg_decoder(mode, mode, "")  # the tile arguments JpegImagePlugin uses
         decoder.setimage(image.im, (0, 0, width, height))
         status, error = decoder.decode(data)
@@ -344,6 +346,7 @@ def _decode_members(source: str, members: Sequence[str], locs: np.ndarray | None
     from PIL import Image, UnidentifiedImageError
 
     src = Path(source)
+    canvases: dict = {}
     fh = buf = None
     if locs is not None:
         fh = open(src, "rb")  # noqa: SIM115 - closed in finally
@@ -353,7 +356,7 @@ def _decode_members(source: str, members: Sequence[str], locs: np.ndarray | None
             where = f"{src}:{member}" if locs is not None else str(src / member)
             try:
                 data = _read_zip_member(buf, locs[i], where) if locs is not None else (src / member).read_bytes()
-                pixels = _decode_jpeg_fast(data, expect) if FAST_JPEG else None
+                pixels = _decode_jpeg_fast(data, expect, canvases) if FAST_JPEG else None
                 if pixels is not None:
                     if out is None:
                         out = np.empty((len(members), *pixels.shape), dtype=np.uint8)
@@ -409,6 +412,11 @@ def _decode_in_workers(source: Path, members: list[str], locs: np.ndarray | None
     import subprocess
     import sys
 
+    import aelab
+
+    env = dict(os.environ)  # the workers import this very copy of aelab
+    package_root = str(Path(aelab.__file__).resolve().parents[1])
+    env["PYTHONPATH"] = os.pathsep.join(p for p in (package_root, env.get("PYTHONPATH", "")) if p)
     bounds = np.linspace(0, len(members), workers + 1).astype(int)
     procs = []
     try:
@@ -417,7 +425,7 @@ def _decode_in_workers(source: Path, members: list[str], locs: np.ndarray | None
                    "locs": None if locs is None else locs[a:b].tolist(), "expect": list(expect),
                    "first": members[0], "out": str(out_path)}
             proc = subprocess.Popen([sys.executable, "-m", "aelab.data._decode_worker"], stdin=subprocess.PIPE,
-                                    stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+                                    stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env)
             procs.append(proc)
             proc.stdin.write(json.dumps(job).encode())
             proc.stdin.close()
