@@ -1,0 +1,144 @@
+"""``aelab reversible``: recovery error of reversible random-like nets (Arora, Liang & Ma 2015)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+
+_HIDDEN = typer.Option(1000, "--hidden", help="m: width of the sparse top code h.")
+_SPARSITY = typer.Option(10, "--sparsity", help="k: number of non-zeros of h (k <= m).")
+_VISIBLE = typer.Option(5000, "--visible", help="n: width of the visible layer x.")
+_KEEP = typer.Option(1.0, "--keep-prob", help="rho: dropout keep-probability on every generated layer, in (0, 1].")
+_THRESHOLD = typer.Option(None, "--threshold", help="tau: inference bias b = -tau ||x|| (per layer: -tau times "
+                          "the norm of the layer below), or 'opt' for the minimiser of the predicted error "
+                          "(the default).")
+_BIAS = typer.Option(None, "--bias", help="A fixed inference bias b instead of the threshold.")
+_NONZERO = typer.Option("uniform", "--nonzero", help="Law of the non-zeros of h: uniform (on [1, 2]), constant "
+                        "(1) or exponential (mean 1).")
+_LAYERS = typer.Option(1, "--layers", help="L: number of layers (widths interpolate geometrically from n to m).")
+_WIDTHS = typer.Option(None, "--widths", help="Intermediate widths n_1,...,n_{L-1}, comma-separated, bottom up.")
+_TRIALS = typer.Option(1000, "--trials", help="Number of draws of (W, h, dropout masks).")
+_MATRICES = typer.Option(10, "--matrices", help="Independent weight draws the trials are split over.")
+_PRECISION = typer.Option("single", "--precision", help="Floating point of the simulation: single or double.")
+_SEED = typer.Option(0, "--seed", help="Seed of every random draw.")
+_NO_RELU = typer.Option(False, "--no-relu", help="Linear inference h^ = W^T x + b (case (a) with b = 0).")
+
+
+def _widths(text: str | None) -> tuple[int, ...] | None:
+    from aelab.errors import ConfigError
+
+    if text is None or not text.strip():
+        return None
+    try:
+        return tuple(int(part) for part in text.split(","))
+    except ValueError:
+        raise ConfigError(f"--widths: expected comma-separated integers, got {text!r}") from None
+
+
+def _config(*, hidden, sparsity, visible, keep_prob, threshold, bias, nonzero, layers, widths, trials, matrices,
+            precision, seed, no_relu):
+    """Validate the options (ConfigError naming the option) and build the ErrorConfig."""
+    from aelab.config import validate_config
+    from aelab.errors import ConfigError
+    from aelab.reversible.config import ErrorConfig, check_options, parse_threshold
+
+    tau = parse_threshold(threshold)
+    width_tuple = _widths(widths)
+    check_options(hidden=hidden, sparsity=sparsity, visible=visible, keep_prob=keep_prob, threshold=tau,
+                  bias=bias, nonzero=nonzero, layers=layers, trials=trials, widths=width_tuple, matrices=matrices)
+    if precision not in ("single", "double"):
+        raise ConfigError(f"--precision: expected single or double, got {precision!r}")
+    return validate_config(ErrorConfig, {
+        "hidden": hidden, "sparsity": sparsity, "visible": visible, "keep_prob": keep_prob,
+        "threshold": "opt" if tau is None else tau, "bias": bias, "nonzero": nonzero, "layers": layers,
+        "widths": width_tuple, "trials": trials, "matrices": matrices, "precision": precision, "seed": seed,
+        "relu": not no_relu,
+    })
+
+
+def _fmt(value) -> str:
+    return "n/a" if value is None else f"{value:.5g}"
+
+
+def register(app: typer.Typer) -> None:
+    sub = typer.Typer(help="Reversible random-like nets (Arora, Liang & Ma 2015): generative model x = s * "
+                      "relu(alpha W h), inference h^ = relu(W^T x + b), exact error theory.", no_args_is_help=True)
+    app.add_typer(sub, name="reversible")
+
+    @sub.command("error")
+    def error(
+        hidden: int = _HIDDEN, sparsity: int = _SPARSITY, visible: int = _VISIBLE, keep_prob: float = _KEEP,
+        threshold: str = _THRESHOLD, bias: float = _BIAS, nonzero: str = _NONZERO, layers: int = _LAYERS,
+        widths: str = _WIDTHS, trials: int = _TRIALS, matrices: int = _MATRICES, precision: str = _PRECISION,
+        seed: int = _SEED, no_relu: bool = _NO_RELU,
+        json_out: bool = typer.Option(False, "--json", help="Print one JSON object (relative_error, "
+                                      "relative_error_sem, theory, ...)."),
+    ) -> None:
+        """Measured recovery error of one setting, its standard error and the closed-form prediction."""
+        import json
+        import math
+
+        from aelab.reversible.run import measure
+
+        config = _config(hidden=hidden, sparsity=sparsity, visible=visible, keep_prob=keep_prob, threshold=threshold,
+                         bias=bias, nonzero=nonzero, layers=layers, widths=widths, trials=trials, matrices=matrices,
+                         precision=precision, seed=seed, no_relu=no_relu)
+        result = measure(config)
+        if json_out:
+            clean = {k: (None if isinstance(v, float) and not math.isfinite(v) else v) for k, v in result.items()}
+            typer.echo(json.dumps(clean, indent=2))
+            return
+        widths_text = " -> ".join(str(w) for w in reversed(result["widths"]))
+        inference = "linear" if no_relu else "relu"
+        bias_text = (f"b = {result['bias']:g}" if config.bias is not None
+                     else f"b = -tau |x|, tau = {result['threshold']:.4g} ({result['threshold_source']})")
+        lines = [
+            f"reversible net {widths_text} (top to visible), k = {sparsity}, rho = {keep_prob:g}, "
+            f"{nonzero} non-zeros, {inference} inference, {bias_text}",
+            f"  measured  E|h^-h|^2/|h|^2 = {result['relative_error']:.5g} +- {result['relative_error_sem']:.2g}"
+            f"  ({result['trials']} draws, {result['matrices']} weight draws, "
+            f"{result['seconds_simulation']:.2f} s)",
+            f"  theory ({result['theory_kind']}) = {result['theory']:.5g}",
+            f"  paper scale k/(rho n)       = {result['paper_scale']:.5g}",
+        ]
+        if result["exact_support_rate"] is not None:
+            lines.append(f"  exact support recovery: {result['exact_support_rate']:.3f} measured, "
+                         f"{_fmt(result['exact_support_theory'])} predicted; false positives "
+                         f"{result['false_positives']:.3g} ({_fmt(result['false_positives_theory'])}), misses "
+                         f"{result['misses']:.3g} ({_fmt(result['misses_theory'])})")
+        if layers > 1:
+            for ell, (m_err, t_err) in enumerate(zip(result["layer_errors"], result["layer_errors_theory"]), 1):
+                lines.append(f"  layer {ell}: measured {m_err:.4g}, state evolution {t_err:.4g}")
+        typer.echo("\n".join(lines))
+
+    @sub.command("scan")
+    def scan(
+        ctx: typer.Context,
+        hidden: int = typer.Option(400, "--hidden", help="m of the base setting."),
+        sparsity: int = typer.Option(5, "--sparsity", help="k of the base setting."),
+        visible: int = typer.Option(2000, "--visible", help="n of the base setting."),
+        keep_prob: float = _KEEP, threshold: str = _THRESHOLD, bias: float = _BIAS, nonzero: str = _NONZERO,
+        layers: int = typer.Option(4, "--layers", help="Deepest net of the depth panel."),
+        trials: int = typer.Option(400, "--trials", help="Draws per simulation point."),
+        matrices: int = _MATRICES, precision: str = _PRECISION, seed: int = _SEED,
+        points: int = typer.Option(7, "--points", help="Simulation points per panel."),
+        out: Path = typer.Option(Path("runs/reversible-scan"), "--out", "-o", help="Run folder."),
+        quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar."),
+    ) -> None:
+        """Error against rho n, k, tau and depth: a run folder with scan.csv, theory.csv and scan.png."""
+        from aelab.cli import is_quiet
+        from aelab.config import validate_config
+        from aelab.errors import ConfigError
+        from aelab.reversible.scan import ScanConfig, run_scan
+
+        if points < 2:
+            raise ConfigError(f"--points: need at least 2, got {points}")
+        base = _config(hidden=hidden, sparsity=sparsity, visible=visible, keep_prob=keep_prob, threshold=threshold,
+                       bias=bias, nonzero=nonzero, layers=1, widths=None, trials=trials, matrices=matrices,
+                       precision=precision, seed=seed, no_relu=False)
+        config = validate_config(ScanConfig, {"base": base.model_dump(), "points": points, "max_layers": layers})
+        summary = run_scan(config, out, quiet=is_quiet(ctx, quiet))
+        if not is_quiet(ctx, quiet):
+            typer.echo(f"wrote {out} ({summary['points']} simulation points; largest |sim - theory|/sem "
+                       f"{summary['max_abs_z']:.2f})")

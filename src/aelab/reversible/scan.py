@@ -1,0 +1,224 @@
+"""Scans of the recovery error against rho n, k, tau and depth: theory as lines, simulation as markers.
+
+A scan starts from a base setting (:class:`aelab.reversible.config.ErrorConfig`) and varies one
+quantity per panel. Panels ``rho_n``, ``sparsity`` and ``threshold`` use one layer (where the
+theory is exact); ``depth`` varies the number of layers with geometric widths between the
+visible and the hidden width. Results: ``scan.csv`` (simulation points with the prediction at
+each), ``theory.csv`` (dense theory curves) and ``scan.png``.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from pathlib import Path
+from typing import Any, Literal
+
+import numpy as np
+from pydantic import Field, model_validator
+
+from aelab.config import StrictModel
+from aelab.results import RunFolder
+from aelab.reversible import theory
+from aelab.reversible.config import ErrorConfig, NetSpec, default_widths
+from aelab.reversible.simulate import simulate
+
+__all__ = ["ScanConfig", "run_scan", "plot_scan", "PANELS"]
+
+Panel = Literal["rho_n", "sparsity", "threshold", "depth"]
+PANELS: tuple[str, ...] = ("rho_n", "sparsity", "threshold", "depth")
+CASES = {"linear": "(a) no ReLU, b = 0", "relu": "(b) ReLU, b = 0", "threshold": "(c) ReLU, b = -tau ||x||",
+         "support": "(c') ReLU, tau maximising P(exact support)"}
+
+
+class ScanConfig(StrictModel):
+    """A scan: the base setting, the panels, simulation points per panel and the deepest net."""
+
+    base: ErrorConfig = ErrorConfig(hidden=400, sparsity=5, visible=2000, trials=400)
+    panels: tuple[Panel, ...] = PANELS
+    points: int = Field(7, ge=2)
+    theory_points: int = Field(60, ge=2)
+    max_layers: int = Field(4, ge=1)
+    max_threshold: float = Field(5.0, gt=0.0)
+
+    @model_validator(mode="after")
+    def _check(self) -> ScanConfig:
+        if not self.panels:
+            raise ValueError("panels: give at least one panel")
+        return self
+
+
+def _one_layer(base: ErrorConfig, **update) -> ErrorConfig:
+    return base.model_copy(update={"layers": 1, "widths": None, **update})
+
+
+def _threshold_spec(cfg: ErrorConfig) -> NetSpec:
+    """The net of case (c): the base threshold, or the optimal one where the base says 'opt'."""
+    if cfg.bias is not None:
+        return cfg.net()
+    if cfg.threshold == "opt":
+        spec = cfg.net(0.0)
+        return spec.with_threshold(theory.optimal_threshold(spec))
+    return cfg.net()
+
+
+def _case_spec(cfg: ErrorConfig, case: str) -> NetSpec:
+    if case == "support":
+        spec = cfg.net(0.0).model_copy(update={"relu": True, "bias": 0.0})
+        return spec.with_threshold(theory.support_threshold(spec))
+    if case == "linear":
+        return cfg.net(0.0).model_copy(update={"relu": False, "threshold": 0.0, "bias": 0.0})
+    if case == "relu":
+        return cfg.net(0.0).model_copy(update={"relu": True, "threshold": 0.0, "bias": 0.0})
+    return _threshold_spec(cfg.model_copy(update={"relu": True}))
+
+
+def _log_grid(lo: float, hi: float, count: int, integer: bool = False) -> np.ndarray:
+    grid = np.geomspace(lo, hi, count)
+    if integer:
+        grid = np.unique(np.maximum(1, np.round(grid)).astype(int))
+    return grid
+
+
+def _settings(config: ScanConfig) -> list[dict[str, Any]]:
+    """Every simulation point and theory point as (panel, case, x, ErrorConfig, is_theory_only)."""
+    base = config.base
+    rho = base.keep_prob
+    rows: list[dict[str, Any]] = []
+
+    def add(panel, case, x, cfg, dense):
+        rows.append({"panel": panel, "case": case, "x": float(x), "cfg": cfg, "dense": dense})
+
+    if "rho_n" in config.panels:
+        lo = max(2.0 * base.sparsity, 16.0)
+        onset = theory.support_recovery_onset(_case_spec(_one_layer(base), "support"))
+        hi = max(4.0 * rho * base.visible, 2.0 * lo, 2.0 * onset if math.isfinite(onset) else 0.0)
+        for dense, count in ((False, config.points), (True, config.theory_points)):
+            for x in _log_grid(lo, hi, count):
+                n = max(1, int(round(x / rho)))
+                for case in CASES:
+                    add("rho_n", case, rho * n, _one_layer(base, visible=n), dense)
+    if "sparsity" in config.panels:
+        hi_k = max(2, min(base.hidden, int(rho * base.visible) // 2, base.hidden // 2))
+        for dense, count in ((False, config.points), (True, config.theory_points)):
+            for k in _log_grid(1, hi_k, count, integer=True):
+                for case in ("relu", "threshold"):
+                    add("sparsity", case, k, _one_layer(base, sparsity=int(k)), dense)
+    if "threshold" in config.panels and base.bias is None:
+        for dense, count in ((False, config.points), (True, config.theory_points)):
+            for tau in np.linspace(0.0, config.max_threshold, count):
+                add("threshold", "threshold", tau, _one_layer(base, threshold=float(tau)), dense)
+    if "depth" in config.panels:
+        for depth in range(1, config.max_layers + 1):
+            cfg = base.model_copy(update={"layers": depth, "widths": None})
+            for dense in (False, True):
+                add("depth", "threshold", depth, cfg, dense)
+    return rows
+
+
+def run_scan(config: ScanConfig, out_dir: Path, *, quiet: bool = True) -> dict[str, Any]:
+    """Run every panel of the scan into the run folder ``out_dir`` and draw the figure."""
+    import pandas as pd
+
+    from aelab.progress import progress_bar
+
+    folder = RunFolder(out_dir)
+    folder.write_config(config)
+    rows = _settings(config)
+    sim_rows, theory_rows = [], []
+    rng = np.random.default_rng(config.base.seed)
+    start = time.perf_counter()
+    n_sim = sum(not r["dense"] for r in rows)
+    with progress_bar("reversible scan", n_sim, quiet=quiet) as bar:
+        for row in rows:
+            cfg = row["cfg"]
+            spec = _case_spec(cfg, row["case"])
+            pred = theory.predict(spec)
+            record = {"panel": row["panel"], "case": row["case"], "x": row["x"], "threshold": spec.threshold,
+                      "layers": spec.layers, "sparsity": spec.sparsity, "visible": spec.visible,
+                      "theory": pred.relative_error,
+                      "paper_scale": theory.paper_scale(spec.sparsity, spec.visible, spec.keep_prob),
+                      "exact_support_theory": pred.exact_support if spec.relu else math.nan}
+            if row["dense"]:
+                theory_rows.append(record)
+                continue
+            sim = simulate(spec, trials=cfg.trials, rng=rng, per_matrix=cfg.per_matrix, dtype=cfg.dtype)
+            record.update(relative_error=sim.mean(), relative_error_sem=sim.sem(),
+                          exact_support=sim.mean("exact_support") if spec.relu else math.nan,
+                          exact_support_sem=sim.sem("exact_support") if spec.relu else math.nan,
+                          trials=sim.trials)
+            sim_rows.append(record)
+            bar.advance()
+    elapsed = time.perf_counter() - start
+    sims, curves = pd.DataFrame(sim_rows), pd.DataFrame(theory_rows)
+    folder.write_table("scan.csv", sims)
+    folder.write_table("theory.csv", curves)
+    plot_scan(sims, curves, folder.file("scan.png"), config)
+    folder.write_meta(status="complete", seeds={"seed": config.base.seed}, timings={"total": elapsed})
+    z = (sims["relative_error"] - sims["theory"]) / sims["relative_error_sem"].replace(0.0, np.nan)
+    return {"points": len(sims), "max_abs_z": float(np.nanmax(np.abs(z))) if len(sims) else math.nan}
+
+
+def plot_scan(sims, curves, path: Path, config: ScanConfig) -> Path:
+    """Draw the scan figure from the stored tables (theory lines, simulation markers)."""
+    from aelab.plots import COLORS, new_figure, save_figure, theory_and_simulation
+
+    base = config.base
+    fig, axes = new_figure(3, 2, width=4.6, height=3.5)
+    axes = axes.ravel()
+    colors = {case: COLORS[i] for i, case in enumerate(CASES)}
+
+    def panel(ax, name, xcol="x", ycol="theory", ysim="relative_error", ysem="relative_error_sem", cases=CASES,
+              scale=None):
+        for case in cases:
+            th = curves[(curves.panel == name) & (curves.case == case)].sort_values(xcol)
+            si = sims[(sims.panel == name) & (sims.case == case)].sort_values(xcol)
+            if th.empty and si.empty:
+                continue
+            f_th = 1.0 if scale is None else scale(th)
+            f_si = 1.0 if scale is None else scale(si)
+            theory_and_simulation(ax, th[xcol], th[ycol] / f_th, si[xcol], si[ysim] / f_si, si[ysem] / f_si,
+                                  label=CASES[case].split(",")[0] if len(cases) > 1 else "", color=colors[case])
+
+    title = f"m={base.hidden}, k={base.sparsity}, rho={base.keep_prob:g}, {base.nonzero} non-zeros"
+    ax = axes[0]
+    panel(ax, "rho_n", cases=("linear", "relu", "threshold"))
+    th = curves[(curves.panel == "rho_n") & (curves.case == "threshold")].sort_values("x")
+    if not th.empty:
+        ax.plot(th.x, th.paper_scale, "k:", lw=1.0, label="k/(rho n)")
+    ax.set(xscale="log", yscale="log", xlabel="rho n", ylabel="E|h^ - h|^2 / |h|^2", title="error against rho n")
+    ax.legend(fontsize=6)
+    ax = axes[1]
+    panel(ax, "rho_n", ycol="exact_support_theory", ysim="exact_support", ysem="exact_support_sem",
+          cases=("support",))
+    ax.set(xscale="log", ylim=(-0.03, 1.03), xlabel="rho n", ylabel="P(exact support)",
+           title="exact support recovery (tau maximising it)")
+    ax = axes[2]
+    panel(ax, "rho_n", cases=("threshold",), scale=lambda d: d.paper_scale)
+    ax.set(xscale="log", xlabel="rho n", ylabel="error / (k/(rho n))", title="the O~(k/(rho n)) law, case (c)")
+    ax = axes[3]
+    panel(ax, "sparsity", cases=("relu", "threshold"))
+    th = curves[(curves.panel == "sparsity") & (curves.case == "threshold")].sort_values("x")
+    if not th.empty:
+        ax.plot(th.x, th.paper_scale, "k:", lw=1.0, label="k/(rho n)")
+    ax.set(xscale="log", yscale="log", xlabel="k", ylabel="relative error", title=f"error against k (n={base.visible})")
+    ax.legend(fontsize=6)
+    ax = axes[4]
+    panel(ax, "threshold", cases=("threshold",))
+    th = curves[curves.panel == "threshold"]
+    if not th.empty:
+        best = th.loc[th.theory.idxmin()]
+        ax.axvline(best.x, color="0.6", lw=0.8, ls="--", label=f"tau* = {best.x:.2f}")
+        ax.legend(fontsize=6)
+    ax.set(yscale="log", xlabel="tau (b = -tau |x|)", ylabel="relative error", title="error against the threshold")
+    ax = axes[5]
+    panel(ax, "depth", cases=("threshold",))
+    ax.set(yscale="log", xlabel="layers L", ylabel="top-layer relative error",
+           title="error against depth (state evolution)")
+    fig.suptitle(title, fontsize=9)
+    return save_figure(fig, path)
+
+
+def widths_for_depth(visible: int, hidden: int, depth: int) -> tuple[int, ...]:
+    """The widths used in the depth panel."""
+    return default_widths(visible, hidden, depth)
