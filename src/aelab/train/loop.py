@@ -1,8 +1,10 @@
 """The training loop: mini-batches addressed by step, losses, optimisers, history, divergence.
 
 A step is: take batch ``step`` of the seeded epoch permutation, reconstruct it, compute the
-loss, back-propagate, record the loss and the gradient norm, stop if either is not finite,
-update. Everything that determines the next step (parameters and buffers, the optimiser's
+loss, back-propagate, stop if the loss is not finite, update. Every ``log_every`` steps a
+history row records the mean training loss since the last row, the test loss, the gradient
+norm of that step (also checked for finiteness) and the time; the gradient norm costs a pass
+over all gradients, which is why it is not computed on every step. Everything that determines the next step (parameters and buffers, the optimiser's
 state, the dropout generator, the step counter) is in :meth:`Trainer.state_dict`, so a run
 resumed from a checkpoint continues bit-identically. Batches need no state: batch ``t`` is
 a function of (seed, t).
@@ -156,8 +158,8 @@ def diagnose(model, x: torch.Tensor) -> tuple[str, str]:
 @dataclass
 class _Pending:
     loss_sum: float = 0.0
-    grad_sum: float = 0.0
     count: int = 0
+    grad_norm: float = math.nan
 
 
 class Trainer:
@@ -220,7 +222,7 @@ class Trainer:
 
     def _log(self) -> None:
         p = self._pending
-        row = self._row(p.loss_sum / p.count, p.grad_sum / p.count)
+        row = self._row(p.loss_sum / p.count, p.grad_norm)
         self._pending = _Pending()
         self.history.append(row)
         if not math.isfinite(row["test_loss"]):
@@ -237,7 +239,7 @@ class Trainer:
             "optimizer": self.optimizer.state_dict(),
             "dropout_rng": gen.get_state(),
             "history": [dict(r) for r in self.history],
-            "pending": [self._pending.loss_sum, self._pending.grad_sum, self._pending.count],
+            "pending": [self._pending.loss_sum, self._pending.count],
         }
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
@@ -247,8 +249,8 @@ class Trainer:
         self.step = int(state["step"])
         self.seconds = float(state["seconds"])
         self.history = [dict(r) for r in state["history"]]
-        loss_sum, grad_sum, count = state["pending"]
-        self._pending = _Pending(float(loss_sum), float(grad_sum), int(count))
+        loss_sum, count = state["pending"]
+        self._pending = _Pending(float(loss_sum), int(count))
 
     # ------------------------------------------------------------------ divergence
     def _diverged(self, x: torch.Tensor, what: str, value: float) -> None:
@@ -281,21 +283,24 @@ class Trainer:
             loss = loss_fn(model(xb), xb)
             opt.zero_grad(set_to_none=True)
             loss.backward()
-            grad_norm = torch.nn.utils.get_total_norm([p.grad for p in params if p.grad is not None])
-            loss_value, grad_value = torch.stack((loss.detach(), grad_norm.to(loss.dtype))).tolist()
             self.step += 1
-            if not (math.isfinite(loss_value) and math.isfinite(grad_value)):
+            loss_value = loss.item()
+            logging = self.step % self.log_every == 0 or self.step == steps
+            grad_value = math.nan
+            if logging:  # one pass over every gradient: only on logged steps
+                grad_value = float(torch.nn.utils.get_total_norm([p.grad for p in params if p.grad is not None]))
+            if not math.isfinite(loss_value) or (logging and not math.isfinite(grad_value)):
                 self.seconds += time.perf_counter() - tick
                 what, value = ("train loss", loss_value) if not math.isfinite(loss_value) else ("gradient norm", grad_value)
                 self._diverged(xb, what, value)
             opt.step()
             p = self._pending
             p.loss_sum += loss_value
-            p.grad_sum += grad_value
             p.count += 1
             if progress is not None:
                 progress.advance()
-            if self.step % self.log_every == 0 or self.step == steps:
+            if logging:
+                p.grad_norm = grad_value
                 now = time.perf_counter()
                 self.seconds += now - tick
                 tick = now

@@ -1,0 +1,315 @@
+"""Li & Nguyen (2019), Sec. 3.5 and Table 1: which initialisations of a deep weight-tied autoencoder train.
+
+Fourteen Gaussian initialisations (sigma_W^2, sigma_b^2; encoder and decoder activations ReLU or
+tanh, bottleneck phi_L = ReLU) of a weight-tied autoencoder on MNIST, in the paper's two
+settings: (1) tanh output on images in [-1, 1], (2) identity output on images in [0, 1]. Plain
+mini-batch SGD on the normalised loss ||x_hat - x||^2 / ||x||^2, no pretraining, no batch norm.
+The theory (infinite depth, Interpretation 1) sorts the schemes into *trainable*, *slowed*
+(gamma = rho = 0: the deep decoder forgets its input) and *infinities* (gamma or rho infinite).
+
+Per scheme the study reports the test loss reached, the steps to reach a threshold (90 % of the
+loss of the mean training image, the "average image" the paper's failing schemes output) and
+where the run diverged, next to the theory's class; it checks that the measured ordering agrees
+with the theory's (trainable before slowed before infinities).
+
+Presets: ``full`` (the paper: L = 100, width 400, batch 250, 5e5 steps: a GPU job), ``cpu``
+(L = 20, width 128, batch 100, 2000 steps with momentum: minutes on one core), ``quick`` (CI).
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+__all__ = ["Scheme", "SCHEMES", "SETTINGS", "Preset", "PRESETS", "run_study", "ordering_agreement",
+           "theory_class"]
+
+TRAINABLE, SLOWED, INFINITIES = "trainable", "slowed", "infinities"
+_CLASS_RANK = {TRAINABLE: 0, SLOWED: 1, INFINITIES: 2}
+
+
+@dataclass(frozen=True)
+class Scheme:
+    """One row of Li & Nguyen's Table 1 (alpha = 1).
+
+    Attributes:
+        number: 1..14 as in the paper.
+        decoder, encoder: phi and sigma (``relu`` or ``tanh``).
+        sigma_w_sq, sigma_b_sq: the Gaussian initialisation.
+        paper_class: the class the paper's Table 1 gives.
+        eoc: on the edge of chaos of the encoder (``x``), Pennington et al.'s best tanh scheme (``xx``).
+    """
+
+    number: int
+    decoder: str
+    encoder: str
+    sigma_w_sq: float
+    sigma_b_sq: float
+    paper_class: str
+    eoc: str = ""
+
+
+SCHEMES: tuple[Scheme, ...] = (
+    Scheme(1, "relu", "relu", 2.0, 0.0, TRAINABLE, "x"),
+    Scheme(2, "relu", "relu", 1.0, 0.1, SLOWED),
+    Scheme(3, "relu", "relu", 2.5, 0.0, INFINITIES),
+    Scheme(4, "relu", "tanh", 2.0, 0.0, TRAINABLE),
+    Scheme(5, "relu", "tanh", 1.05, 2.01e-5, SLOWED, "xx"),
+    Scheme(6, "relu", "tanh", 2.505, 0.3, INFINITIES),
+    Scheme(7, "tanh", "tanh", 1.05, 2.01e-5, TRAINABLE, "xx"),
+    Scheme(8, "tanh", "tanh", 0.5, 0.0136, SLOWED),
+    Scheme(9, "tanh", "tanh", 2.312, 0.211, TRAINABLE, "x"),
+    Scheme(10, "tanh", "tanh", 0.5, 0.986, SLOWED),
+    Scheme(11, "tanh", "tanh", 1.0, 0.771, TRAINABLE),
+    Scheme(12, "tanh", "relu", 2.0, 0.0, TRAINABLE, "x"),
+    Scheme(13, "tanh", "relu", 1.0, 0.1, TRAINABLE),
+    Scheme(14, "tanh", "relu", 0.5, 0.15, SLOWED),
+)
+
+#: The paper's two settings: output activation phi_0, pixel range, learning rate of the ``full`` preset.
+SETTINGS: dict[int, dict[str, Any]] = {
+    1: {"output": "tanh", "scale": "symmetric", "lr": 5e-3},
+    2: {"output": "linear", "scale": "unit", "lr": 3e-3},
+}
+
+
+@dataclass(frozen=True)
+class Preset:
+    """Sizes of the study.
+
+    Attributes:
+        depth, width, batch_size, steps: the network and the training budget.
+        n_train, n_test: MNIST images used (None: all).
+        log_every: steps between test-loss evaluations (the resolution of steps-to-threshold).
+        lr: learning rate per setting; momentum: SGD momentum (0 = the paper's plain SGD).
+        checkpoint_every: steps between checkpoints (long runs are resumable).
+        device: ``auto`` (cuda when available), ``cpu`` or ``cuda``.
+        settings, schemes: which to run.
+    """
+
+    name: str
+    depth: int
+    width: int
+    batch_size: int
+    steps: int
+    n_train: int | None
+    n_test: int | None
+    log_every: int
+    lr: dict[int, float]
+    momentum: float = 0.0
+    checkpoint_every: int | None = None
+    device: str = "cpu"
+    settings: tuple[int, ...] = (1, 2)
+    schemes: tuple[int, ...] = tuple(range(1, 15))
+    threshold_fraction: float = 0.9
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+PRESETS: dict[str, Preset] = {
+    "full": Preset("full", depth=100, width=400, batch_size=250, steps=500_000, n_train=None, n_test=10_000,
+                   log_every=2500, lr={1: 5e-3, 2: 3e-3}, momentum=0.0, checkpoint_every=10_000, device="auto"),
+    "cpu": Preset("cpu", depth=20, width=128, batch_size=100, steps=2000, n_train=10_000, n_test=1000,
+                  log_every=50, lr={1: 1e-2, 2: 1e-2}, momentum=0.9),
+    "quick": Preset("quick", depth=10, width=48, batch_size=50, steps=150, n_train=2000, n_test=300,
+                    log_every=10, lr={1: 1e-2, 2: 1e-2}, momentum=0.9),
+}
+
+
+def theory_class(scheme: Scheme) -> str | None:
+    """The class :mod:`aelab.deep.advisor` computes for a scheme (None when it is not available)."""
+    try:
+        from aelab.deep.advisor import classify_scheme
+    except ImportError:
+        return None
+    result = classify_scheme(scheme.encoder, scheme.decoder, scheme.sigma_w_sq, scheme.sigma_b_sq, alpha=1.0)
+    label = getattr(result, "label", result)
+    return str(label).lower() if label is not None else None
+
+
+def _config(preset: Preset, setting: int, scheme: Scheme, seed: int, data_dir: str | None):
+    from aelab.train.config import TrainConfig
+
+    s = SETTINGS[setting]
+    return TrainConfig.model_validate({
+        "data": {"name": "mnist", "data_dir": data_dir, "n_train": preset.n_train, "n_test": preset.n_test,
+                 "scale": s["scale"]},
+        "model": {"depth": preset.depth, "width": preset.width, "encoder": scheme.encoder, "decoder": scheme.decoder,
+                  "bottleneck": "relu", "output": s["output"], "tied": True},
+        "init": {"scheme": "gaussian", "sigma_w_sq": scheme.sigma_w_sq, "sigma_b_sq": scheme.sigma_b_sq},
+        "train": {"optimizer": "sgd", "lr": preset.lr[setting], "momentum": preset.momentum,
+                  "batch_size": preset.batch_size, "steps": preset.steps, "loss": "normalised", "seed": seed,
+                  "log_every": preset.log_every, "checkpoint_every": preset.checkpoint_every or preset.steps,
+                  "keep_checkpoints": 1},
+    })
+
+
+def _mean_image_loss(arrays) -> float:
+    """Normalised test loss of predicting the mean training image for every input."""
+    m = arrays.train.mean(axis=0, dtype=np.float64)
+    x = arrays.test.astype(np.float64)
+    return float(np.mean(((x - m) ** 2).sum(axis=1) / (x**2).sum(axis=1)))
+
+
+def _device(preset: Preset) -> str:
+    if preset.device != "auto":
+        return preset.device
+    import torch
+
+    return "cuda" if torch.cuda.is_available() else "cpu"
+
+
+def _run_one(cfg, folder: Path, device: str, quiet: bool):
+    """Train one scheme into ``folder``: reuse a complete run, resume a partial one."""
+    import json
+
+    import pandas as pd
+
+    from aelab.errors import DivergenceError
+    from aelab.train.run import run_training
+
+    meta_file = folder / "meta.json"
+    meta = json.loads(meta_file.read_text()) if meta_file.is_file() else None
+    if meta is not None and meta.get("status") in ("complete", "diverged"):
+        history = pd.read_csv(folder / "history.csv")
+        return history, meta.get("divergence"), meta.get("timings", {}).get("train", math.nan)
+    resume = meta is not None and (folder / "checkpoints").is_dir() and any((folder / "checkpoints").iterdir())
+    if meta is not None and not resume:  # started but never checkpointed: start again
+        import shutil
+
+        shutil.rmtree(folder)
+    try:
+        out = run_training(cfg, folder, resume=resume, device=device, quiet=quiet, figures=False)
+        return out.history, None, out.observables["seconds"]
+    except DivergenceError as exc:
+        meta = json.loads(meta_file.read_text())
+        return exc.partial, meta["divergence"], meta.get("timings", {}).get("train", math.nan)
+
+
+def ordering_agreement(table, *, tol: float = 0.02) -> dict[int, dict[str, Any]]:
+    """Per setting: how often the measured order of two schemes agrees with their theory classes.
+
+    For every pair of schemes in different classes (trainable before slowed before infinities)
+    the pair *agrees* when the better class is measured better: it finished and the other
+    diverged, or both finished and its final test loss is lower by more than the relative
+    tolerance ``tol``; it is a *tie* when both diverged or the losses are within ``tol`` (e.g.
+    both still output the mean image); otherwise it *disagrees*. Returns per setting the counts,
+    the fraction agree / (agree + disagree) and the disagreeing pairs.
+    """
+    out: dict[int, dict[str, Any]] = {}
+    for setting, rows in table.groupby("setting"):
+        recs = rows.to_dict("records")
+        agree, ties, bad = 0, 0, []
+        for a in recs:
+            for b in recs:
+                if _CLASS_RANK[a["theory"]] >= _CLASS_RANK[b["theory"]]:
+                    continue
+                da, db = not math.isnan(a["diverged_at"]), not math.isnan(b["diverged_at"])
+                la, lb = a["final_test_loss"], b["final_test_loss"]
+                if da and db or (not da and not db and abs(la - lb) <= tol * min(la, lb)):
+                    ties += 1
+                elif db or (not da and la < lb):
+                    agree += 1
+                else:
+                    bad.append(f"{a['scheme']} ({a['theory']}) vs {b['scheme']} ({b['theory']})")
+        decided = agree + len(bad)
+        out[int(setting)] = {"agree": agree, "disagree": len(bad), "ties": ties,
+                             "agreement": agree / decided if decided else math.nan, "disagreeing": bad}
+    return out
+
+
+def run_study(preset: Preset | str, out_dir: str | Path, *, seed: int = 0, quiet: bool = False,
+              data_dir: str | None = None) -> Any:
+    """Run every (setting, scheme) of ``preset`` into ``out_dir``; returns the results table.
+
+    Writes ``schemes.csv`` (one row per setting and scheme), ``agreement.json``, a figure of the
+    test-loss curves (``loss_curves.png``), and one run folder per scheme under ``runs/`` (a
+    complete run is reused and a partial one resumed when the study is run again).
+    """
+    import pandas as pd
+
+    from aelab.results import RunFolder
+    from aelab.train.config import DataSection
+    from aelab.train.data import load_arrays
+
+    preset = PRESETS[preset] if isinstance(preset, str) else preset
+    out_dir = Path(out_dir)
+    folder = RunFolder(out_dir)
+    folder.write_config({"preset": asdict(preset), "seed": seed, "schemes": [asdict(s) for s in SCHEMES],
+                         "settings": SETTINGS})
+    device = _device(preset)
+    start = time.perf_counter()
+    rows, curves = [], {}
+    for setting in preset.settings:
+        arrays = load_arrays(DataSection(name="mnist", data_dir=data_dir, n_train=preset.n_train,
+                                         n_test=preset.n_test, scale=SETTINGS[setting]["scale"]))
+        mean_loss = _mean_image_loss(arrays)
+        threshold = preset.threshold_fraction * mean_loss
+        for scheme in (s for s in SCHEMES if s.number in preset.schemes):
+            cfg = _config(preset, setting, scheme, seed, data_dir)
+            history, divergence, seconds = _run_one(cfg, out_dir / "runs" / f"setting{setting}_scheme{scheme.number:02d}",
+                                                    device, quiet)
+            curves[(setting, scheme.number)] = history
+            reached = history[history["test_loss"] <= threshold]
+            computed = theory_class(scheme)
+            rows.append({
+                "setting": setting, "scheme": scheme.number, "decoder": scheme.decoder, "encoder": scheme.encoder,
+                "sigma_w_sq": scheme.sigma_w_sq, "sigma_b_sq": scheme.sigma_b_sq, "eoc": scheme.eoc,
+                "paper_class": scheme.paper_class, "theory_class": computed,
+                "theory": computed or scheme.paper_class,
+                "initial_test_loss": float(history["test_loss"].iloc[0]),
+                "final_test_loss": float(history["test_loss"].iloc[-1]) if divergence is None else math.inf,
+                "min_test_loss": float(history["test_loss"].min()),
+                "steps_to_threshold": float(reached["step"].iloc[0]) if len(reached) else math.nan,
+                "threshold": threshold, "mean_image_loss": mean_loss,
+                "diverged_at": float(divergence["step"]) if divergence else math.nan,
+                "seconds": seconds,
+            })
+    table = pd.DataFrame(rows)
+    folder.write_table("schemes.csv", table)
+    agreement = ordering_agreement(table)
+    folder.write_json("agreement.json", agreement)
+    _plot(table, curves, preset, out_dir / "loss_curves.png")
+    folder.write_meta(status="complete", seeds={"seed": seed}, timings={"total": time.perf_counter() - start},
+                      device=device, agreement=agreement)
+    return table
+
+
+_COLORS = {TRAINABLE: "tab:green", SLOWED: "tab:orange", INFINITIES: "tab:red"}
+
+
+def _plot(table, curves, preset: Preset, path: Path) -> None:
+    from aelab.plots import new_figure, save_figure
+
+    settings = sorted(table["setting"].unique())
+    fig, axes = new_figure(ncols=len(settings), width=5.6, height=4.2)
+    for ax, setting in zip(axes[0], settings):
+        rows = table[table["setting"] == setting]
+        for rec in rows.to_dict("records"):
+            h = curves[(setting, rec["scheme"])]
+            color = _COLORS[rec["theory"]]
+            ax.plot(h["step"], h["test_loss"], "-", color=color, lw=1.1, alpha=0.85)
+            last = h.iloc[-1]
+            marker = "x" if not math.isnan(rec["diverged_at"]) else "o"
+            ax.plot([last["step"]], [last["test_loss"]], marker, color=color, ms=4)
+            ax.annotate(str(rec["scheme"]), (last["step"], last["test_loss"]), fontsize=6,
+                        xytext=(2, 0), textcoords="offset points")
+        ax.axhline(rows["mean_image_loss"].iloc[0], color="gray", ls=":", lw=1)
+        ax.axhline(rows["threshold"].iloc[0], color="gray", ls="--", lw=0.8)
+        ax.set_yscale("log")
+        ax.set_xlabel("step")
+        ax.set_ylabel("normalised test loss")
+        s = SETTINGS[setting]
+        ax.set_title(f"setting {setting}: output {s['output']}, pixels in "
+                     f"{'[-1, 1]' if s['scale'] == 'symmetric' else '[0, 1]'}; L={preset.depth}, n={preset.width}",
+                     fontsize=8)
+        for cls, color in _COLORS.items():
+            ax.plot([], [], color=color, label=cls)
+        ax.plot([], [], color="gray", ls=":", label="mean image")
+        ax.plot([], [], color="gray", ls="--", label="threshold")
+        ax.legend(fontsize=7, frameon=False)
+    save_figure(fig, path)

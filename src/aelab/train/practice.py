@@ -1,0 +1,272 @@
+"""The practitioners' comparison: do deep autoencoders still need layer-wise pretraining?
+
+A fixed budget of optimiser steps, over a grid of data set (MNIST, Fashion-MNIST) x encoder depth
+x activation (tanh, sigmoid, ReLU, leaky ReLU) x method x optimiser (SGD with momentum, Adam) x
+seed, for untied autoencoders with a linear code layer and a linear output. Methods:
+
+* ``xavier``, ``he``, ``orthogonal``: plain initialisations;
+* ``advisor``: the Gaussian variances Li & Nguyen's theory recommends (:mod:`aelab.deep.advisor`);
+* ``pretrain``: greedy layer-wise pretraining, then fine-tuning; pretraining takes half the step
+  budget (split evenly over the layers), fine-tuning the other half;
+* ``batchnorm``, ``residual``: the activation's usual initialisation (He for ReLU-like, Xavier
+  otherwise) plus batch normalisation or residual connections.
+
+Every run reports the final normalised test loss and its wall time (pretraining included). The
+study writes ``results.csv`` (one row per run, rewritten after each run, so an interrupted study
+continues where it stopped), ``summary.csv`` (mean and standard error over seeds), the figures
+``final_loss.png`` and ``loss_vs_time.png`` and ``answer.json`` (how often pretraining wins).
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+__all__ = ["Grid", "GRIDS", "METHODS", "run_comparison", "summarise", "answer"]
+
+METHODS = ("xavier", "he", "orthogonal", "advisor", "pretrain", "batchnorm", "residual")
+ACTIVATIONS = ("tanh", "sigmoid", "relu", "leaky_relu")
+_KEY = ("dataset", "depth", "activation", "method", "optimizer", "seed")
+
+
+@dataclass(frozen=True)
+class Grid:
+    """The comparison's grid and budget.
+
+    Attributes:
+        datasets, depths, activations, methods, optimizers, seeds: the factors.
+        width, code: hidden width and code (bottleneck) width.
+        steps, batch_size: the budget in optimiser steps of ``batch_size`` images.
+        lr: learning rate per optimiser (SGD uses momentum 0.9).
+        n_train, n_test, log_every: data used and test-loss resolution.
+    """
+
+    name: str
+    datasets: tuple[str, ...]
+    depths: tuple[int, ...]
+    activations: tuple[str, ...] = ACTIVATIONS
+    methods: tuple[str, ...] = METHODS
+    optimizers: tuple[str, ...] = ("sgd", "adam")
+    seeds: tuple[int, ...] = (0, 1)
+    width: int = 128
+    code: int = 16
+    steps: int = 1000
+    batch_size: int = 100
+    lr: tuple[tuple[str, float], ...] = (("sgd", 0.01), ("adam", 1e-3))
+    n_train: int | None = None
+    n_test: int | None = 1000
+    log_every: int = 100
+
+
+GRIDS: dict[str, Grid] = {
+    "full": Grid("full", datasets=("mnist", "fashion-mnist"), depths=(4, 16)),
+    "quick": Grid("quick", datasets=("mnist", "fashion-mnist"), depths=(3,), seeds=(0,), width=32, code=8,
+                  steps=40, batch_size=50, n_train=1000, n_test=200, log_every=20),
+}
+
+
+def _usual_init(activation: str) -> str:
+    return "he" if activation.startswith(("relu", "leaky")) else "xavier"
+
+
+def make_config(grid: Grid, dataset: str, depth: int, activation: str, method: str, optimizer: str, seed: int,
+                data_dir: str | None = None):
+    """The :class:`~aelab.train.config.TrainConfig` of one cell of the grid."""
+    from aelab.train.config import TrainConfig
+
+    widths = [grid.width] * (depth - 1) + [grid.code]
+    steps, init = grid.steps, {"scheme": method}
+    model = {"depth": depth, "width": widths, "encoder": activation, "decoder": activation,
+             "bottleneck": "linear", "output": "linear", "tied": False}
+    if method == "pretrain":
+        per_layer = max(1, grid.steps // (2 * depth))
+        init["pretrain_steps"] = per_layer
+        steps = grid.steps - per_layer * depth
+    elif method in ("batchnorm", "residual"):
+        init = {"scheme": _usual_init(activation)}
+        model["batch_norm" if method == "batchnorm" else "residual"] = True
+    return TrainConfig.model_validate({
+        "data": {"name": dataset, "data_dir": data_dir, "n_train": grid.n_train, "n_test": grid.n_test},
+        "model": model,
+        "init": init,
+        "train": {"optimizer": optimizer, "lr": dict(grid.lr)[optimizer], "momentum": 0.9 if optimizer == "sgd" else 0.0,
+                  "batch_size": grid.batch_size, "steps": steps, "loss": "normalised", "seed": seed,
+                  "log_every": grid.log_every},
+    })
+
+
+def _one(grid: Grid, cell: dict[str, Any], data_dir: str | None) -> dict[str, Any]:
+    from aelab.errors import ConfigError, DivergenceError
+    from aelab.train.run import run_training
+
+    row: dict[str, Any] = dict(cell)
+    start = time.perf_counter()
+    try:
+        cfg = make_config(grid, **cell, data_dir=data_dir)
+        out = run_training(cfg, None, quiet=True)
+        row.update(final_test_loss=out.observables["test_loss"], min_test_loss=out.observables["min_test_loss"],
+                   status="complete", note="")
+    except DivergenceError as exc:
+        row.update(final_test_loss=math.inf, min_test_loss=math.nan, status="diverged",
+                   note=f"step {exc.time}: {exc.cause}")
+    except ConfigError as exc:  # e.g. the advisor has no recommendation for this activation
+        row.update(final_test_loss=math.nan, min_test_loss=math.nan, status="not applicable", note=str(exc)[:200])
+    row["seconds"] = time.perf_counter() - start
+    return row
+
+
+def run_comparison(grid: Grid | str, out_dir: str | Path, *, seed: int = 0, quiet: bool = False,
+                   data_dir: str | None = None):
+    """Run every cell of ``grid`` (seeds offset by ``seed``); write the tables and figures; return the results."""
+    import pandas as pd
+
+    from aelab.progress import progress_bar
+    from aelab.results import RunFolder
+
+    grid = GRIDS[grid] if isinstance(grid, str) else grid
+    folder = RunFolder(out_dir)
+    folder.write_config({"grid": asdict(grid), "seed": seed})
+    done: dict[tuple, dict[str, Any]] = {}
+    results_file = folder.file("results.csv")
+    if results_file.is_file():  # continue an interrupted study
+        previous = pd.read_csv(results_file, keep_default_na=False, na_values=[""])
+        for rec in previous.to_dict("records"):
+            done[tuple(rec[k] for k in _KEY)] = rec
+    cells = [dict(zip(_KEY, values)) for values in itertools.product(
+        grid.datasets, grid.depths, grid.activations, grid.methods, grid.optimizers,
+        tuple(seed + s for s in grid.seeds))]
+    rows = []
+    start = time.perf_counter()
+    with progress_bar("comparison", total=len(cells), quiet=quiet) as bar:
+        for cell in cells:
+            key = tuple(cell[k] for k in _KEY)
+            rows.append(done[key] if key in done else _one(grid, cell, data_dir))
+            if key not in done:
+                folder.write_table("results.csv", pd.DataFrame(rows))
+            bar.advance()
+    results = pd.DataFrame(rows)
+    folder.write_table("results.csv", results)
+    summary = summarise(results)
+    folder.write_table("summary.csv", summary)
+    verdict = answer(summary)
+    folder.write_json("answer.json", verdict)
+    _plot_losses(summary, grid, folder.file("final_loss.png"))
+    _plot_time(summary, folder.file("loss_vs_time.png"))
+    folder.write_meta(status="complete", seeds={"seeds": [seed + s for s in grid.seeds]},
+                      timings={"total": time.perf_counter() - start}, answer=verdict)
+    return results
+
+
+def summarise(results):
+    """Mean and standard error over seeds of the final test loss and the wall time, per cell."""
+    import numpy as np
+
+    keys = [k for k in _KEY if k != "seed"]
+    ok = results.assign(finite=np.isfinite(results["final_test_loss"].astype(float)))
+    grouped = ok.groupby(keys, sort=False)
+    summary = grouped.agg(
+        final_test_loss=("final_test_loss", "mean"),
+        final_test_loss_sem=("final_test_loss", lambda s: float(np.std(s, ddof=1) / np.sqrt(len(s))) if len(s) > 1
+                             else math.nan),
+        seconds=("seconds", "mean"),
+        runs=("final_test_loss", "size"),
+        diverged=("status", lambda s: int((s == "diverged").sum())),
+        status=("status", lambda s: ",".join(sorted(set(s)))),
+    ).reset_index()
+    return summary
+
+
+def answer(summary) -> dict[str, Any]:
+    """How often layer-wise pretraining beats the best method without it, per depth and optimiser.
+
+    For every (data set, depth, activation, optimiser) the best final test loss without
+    pretraining is compared with pretraining's; a ratio < 1 means pretraining wins.
+    """
+    import numpy as np
+
+    out: dict[str, Any] = {"cells": []}
+    keys = ["dataset", "depth", "activation", "optimizer"]
+    for values, rows in summary.groupby(keys, sort=False):
+        pre = rows[rows["method"] == "pretrain"]["final_test_loss"]
+        rest = rows[(rows["method"] != "pretrain") & np.isfinite(rows["final_test_loss"].astype(float))]
+        if pre.empty or rest.empty:
+            continue
+        best = rest.loc[rest["final_test_loss"].idxmin()]
+        out["cells"].append({**dict(zip(keys, (v.item() if hasattr(v, "item") else v for v in values))),
+                             "pretrain": float(pre.iloc[0]), "best_other": float(best["final_test_loss"]),
+                             "best_other_method": str(best["method"]),
+                             "ratio": float(pre.iloc[0] / best["final_test_loss"])})
+    by: dict[str, Any] = {}
+    for cell in out["cells"]:
+        key = f"depth {cell['depth']}, {cell['optimizer']}"
+        entry = by.setdefault(key, {"cells": 0, "pretrain_wins": 0, "ratios": []})
+        entry["cells"] += 1
+        entry["pretrain_wins"] += int(cell["ratio"] < 1.0)
+        entry["ratios"].append(cell["ratio"])
+    for entry in by.values():
+        entry["median_ratio"] = float(np.median(entry.pop("ratios")))
+    out["by_depth_and_optimizer"] = by
+    wins = sum(c["ratio"] < 1.0 for c in out["cells"])
+    out["pretrain_wins"] = f"{wins} of {len(out['cells'])}"
+    return out
+
+
+def _plot_losses(summary, grid: Grid, path: Path) -> None:
+    import numpy as np
+
+    from aelab.plots import new_figure, plt, save_figure
+
+    panels = list(itertools.product(grid.datasets, grid.depths, grid.optimizers))
+    ncols = len(grid.depths) * len(grid.optimizers)
+    fig, axes = new_figure(ncols=ncols, nrows=len(grid.datasets), width=4.4, height=2.6)
+    finite = summary["final_test_loss"].astype(float)
+    finite = finite[np.isfinite(finite)]
+    vmin, vmax = (float(finite.min()), float(finite.max())) if len(finite) else (0.0, 1.0)
+    image = None
+    for idx, (dataset, depth, opt) in enumerate(panels):
+        ax = axes.flat[idx]
+        rows = summary[(summary["dataset"] == dataset) & (summary["depth"] == depth) & (summary["optimizer"] == opt)]
+        grid_values = np.full((len(grid.activations), len(grid.methods)), np.nan)
+        for r in rows.to_dict("records"):
+            grid_values[grid.activations.index(r["activation"]), grid.methods.index(r["method"])] = r["final_test_loss"]
+        shown = np.where(np.isfinite(grid_values), grid_values, np.nan)
+        image = ax.imshow(shown, cmap="viridis_r", vmin=vmin, vmax=vmax, aspect="auto")
+        for i, j in itertools.product(range(len(grid.activations)), range(len(grid.methods))):
+            v = grid_values[i, j]
+            text = "div" if v == np.inf else ("n/a" if np.isnan(v) else f"{v:.2f}")
+            ax.text(j, i, text, ha="center", va="center", fontsize=6, color="w" if np.isfinite(v) and v > (vmin + vmax) / 2
+                    else "k")
+        ax.set_xticks(range(len(grid.methods)), grid.methods, rotation=45, ha="right", fontsize=6)
+        ax.set_yticks(range(len(grid.activations)), grid.activations, fontsize=6)
+        ax.set_title(f"{dataset}, L={depth}, {opt}", fontsize=8)
+    if image is not None:
+        fig.colorbar(image, ax=axes, shrink=0.6, label="final normalised test loss")
+    save_figure(fig, path)
+    plt.close("all")
+
+
+def _plot_time(summary, path: Path) -> None:
+    import numpy as np
+
+    from aelab.plots import COLORS, new_figure, save_figure
+
+    fig, axes = new_figure(width=6.0, height=4.2)
+    ax = axes[0, 0]
+    for k, method in enumerate(METHODS):
+        for opt, marker in (("sgd", "o"), ("adam", "^")):
+            rows = summary[(summary["method"] == method) & (summary["optimizer"] == opt)]
+            y = rows["final_test_loss"].astype(float)
+            ok = np.isfinite(y)
+            ax.plot(rows["seconds"][ok], y[ok], marker, ms=3.5, mfc="none", color=COLORS[k % len(COLORS)],
+                    label=f"{method}" if opt == "sgd" else None)
+    ax.plot([], [], "o", color="gray", mfc="none", label="SGD")
+    ax.plot([], [], "^", color="gray", mfc="none", label="Adam")
+    ax.set_xscale("log")
+    ax.set_xlabel("wall time per run (s)")
+    ax.set_ylabel("final normalised test loss")
+    ax.legend(fontsize=7, frameon=False, ncol=2)
+    save_figure(fig, path)
