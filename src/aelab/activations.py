@@ -225,9 +225,25 @@ class ErfMoments(GaussianMoments):
 
 
 class ReluMoments(GaussianMoments):
-    """Closed forms for g(x) = max(x, 0): all one-variable moments with means, and the
-    two-variable ones for zero means (the arc-cosine kernel); two variables with means fall
-    back to quadrature split at the kink."""
+    """Closed forms for g(x) = max(x, 0), with or without means.
+
+    One variable: the moments of a truncated normal. Two variables (x1, x2) ~ N((m1, m2),
+    [[v1, c], [c, v2]]): with x_i = m_i + s_i z_i, the region {x1 > 0, x2 > 0} is
+    {z1 > h, z2 > k}, h = -m1/s1, k = -m2/s2, and every expectation is a combination of the
+    truncated moments of the standard bivariate normal with correlation r (Rosenbaum 1961,
+    derived here by Stein's lemma E[z_i f(z)] = sum_j Cov(z_i, z_j) E[d_j f(z)]):
+
+        L = P(z1 > h, z2 > k) = Phi2(-h, -k; r)      (Owen's T function)
+        E[z1; A] = G1 + r G2,   E[z2; A] = r G1 + G2,
+        E[z1 z2; A] = r L + r h G1 + r k G2 + sqrt(1 - r^2) phi(h) phi((k - r h) / sqrt(1 - r^2)),
+        G1 = phi(h) Q((k - r h) / sqrt(1 - r^2)),  G2 = phi(k) Q((h - r k) / sqrt(1 - r^2)),
+
+    with Q the upper normal tail. Perfect correlation (r = +-1, e.g. a unit with itself) is the
+    limit of these expressions and handled exactly; zero means give the arc-cosine kernel.
+    """
+
+    _CLIP = 40.0  # |standardised threshold| beyond which phi underflows and Phi is 0 or 1 in double
+    _SIG_MIN = 5e-8
 
     @staticmethod
     def _std(m, v):
@@ -261,35 +277,76 @@ class ReluMoments(GaussianMoments):
         aa = np.where(fin, a, 0.0)
         return v * (_ndtr(a) - aa * normal_pdf(aa) * fin)
 
-    @staticmethod
-    def _corr(v1, v2, c):
-        s1, s2 = np.sqrt(np.asarray(v1, float)), np.sqrt(np.asarray(v2, float))
+    @classmethod
+    def _truncated(cls, m1, m2, v1, v2, c):
+        """(m1, m2, s1, s2, L, E[z1; A], E[z2; A], E[z1 z2; A]) for A = {x1 > 0, x2 > 0}."""
+        m1, m2, v1, v2, c = np.broadcast_arrays(*(np.asarray(x, float) for x in (m1, m2, v1, v2, c)))
+        _, _, s1, a1 = cls._std(m1, v1)
+        _, _, s2, a2 = cls._std(m2, v2)
+        pos = s1 * s2 > 0
         with np.errstate(divide="ignore", invalid="ignore"):
-            r = np.clip(np.where(s1 * s2 > 0, np.asarray(c, float) / (s1 * s2), 0.0), -1.0, 1.0)
-        return s1, s2, r
+            r = np.clip(np.where(pos, c / np.where(pos, s1 * s2, 1.0), 0.0), -1.0, 1.0)
+            # sqrt(1 - r^2) from the determinant: exactly 0 for a variable with itself
+            det = np.maximum(np.maximum(v1, 0.0) * np.maximum(v2, 0.0) - c * c, 0.0)
+            sig = np.where(pos, np.minimum(np.sqrt(det) / np.where(pos, s1 * s2, 1.0), 1.0), 1.0)
+        # below ~sqrt(eps), sqrt(1 - r^2) is rounding noise of a perfect correlation
+        sig = np.where(sig < cls._SIG_MIN, 0.0, sig)
+        r = np.where(sig > 0, r, np.sign(c))
+        a1 = np.clip(a1, -cls._CLIP, cls._CLIP)
+        a2 = np.clip(a2, -cls._CLIP, cls._CLIP)
+        h, k = -a1, -a2
+        L = cls._bivariate_cdf(a1, a2, r, sig)
+        tail1, arg1 = cls._conditional_tail(k - r * h, sig)
+        tail2, _ = cls._conditional_tail(h - r * k, sig)
+        G1 = normal_pdf(h) * tail1
+        G2 = normal_pdf(k) * tail2
+        E1 = G1 + r * G2
+        E2 = r * G1 + G2
+        E12 = r * L + r * h * G1 + r * k * G2 + sig * normal_pdf(h) * normal_pdf(arg1)
+        return m1, m2, s1, s2, L, E1, E2, E12
+
+    @staticmethod
+    def _conditional_tail(num: Array, sig: Array) -> tuple[Array, Array]:
+        """Q(num / sig) = P(N(0,1) > num / sig) and the argument, with the sig = 0 limit (1, 1/2 or 0)."""
+        with np.errstate(divide="ignore", invalid="ignore"):
+            arg = np.where(sig > 0, num / np.where(sig > 0, sig, 1.0), np.sign(num) * np.inf)
+        tail = np.where(sig > 0, _ndtr(-np.where(np.isfinite(arg), arg, 0.0)), 0.5 - 0.5 * np.sign(num))
+        tail = np.where((sig > 0) & ~np.isfinite(arg), (arg < 0).astype(float), tail)
+        return tail, np.where(np.isfinite(arg), arg, 0.0)
+
+    @staticmethod
+    def _bivariate_cdf(x: Array, y: Array, r: Array, sig: Array) -> Array:
+        """P(Z1 < x, Z2 < y) for standard normals of correlation r (Owen 1956, via Owen's T function)."""
+        from scipy.special import owens_t
+
+        px, py = _ndtr(x), _ndtr(y)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            safe = sig > 0
+            den_x = np.where((x != 0) & safe, x * sig, 1.0)
+            den_y = np.where((y != 0) & safe, y * sig, 1.0)
+            tx = np.where(x != 0, owens_t(x, (y - r * x) / den_x), 0.25 * np.sign(y))
+            ty = np.where(y != 0, owens_t(y, (x - r * y) / den_y), 0.25 * np.sign(x))
+        beta = np.where((x * y > 0) | ((x * y == 0) & (x + y >= 0)), 0.0, 0.5)
+        general = 0.5 * (px + py) - tx - ty - beta
+        origin = 0.25 + np.arcsin(r) / (2.0 * np.pi)
+        general = np.where((x == 0) & (y == 0), origin, general)
+        degenerate = np.where(r > 0, np.minimum(px, py), np.maximum(px + py - 1.0, 0.0))
+        return np.clip(np.where(safe, general, degenerate), 0.0, 1.0)
 
     def e_ff(self, m1, m2, v1, v2, c):
-        if not _all_zero(m1, m2):
-            return super().e_ff(m1, m2, v1, v2, c)
-        s1, s2, r = self._corr(v1, v2, c)
-        return s1 * s2 / (2.0 * np.pi) * (np.sqrt(1.0 - r**2) + (np.pi - np.arccos(r)) * r)
+        m1, m2, s1, s2, L, E1, E2, E12 = self._truncated(m1, m2, v1, v2, c)
+        return m1 * m2 * L + m1 * s2 * E2 + m2 * s1 * E1 + s1 * s2 * E12
 
     def e_dfdf(self, m1, m2, v1, v2, c):
-        if not _all_zero(m1, m2):
-            return super().e_dfdf(m1, m2, v1, v2, c)
-        _, _, r = self._corr(v1, v2, c)
-        return 0.25 + np.arcsin(r) / (2.0 * np.pi)
+        return self._truncated(m1, m2, v1, v2, c)[4]
 
     def e_df1f2(self, m1, m2, v1, v2, c):
-        if not _all_zero(m1, m2):
-            return super().e_df1f2(m1, m2, v1, v2, c)
-        _, s2, r = self._corr(v1, v2, c)
-        return s2 * (1.0 + r) / (2.0 * math.sqrt(2.0 * math.pi))
+        _, m2, _, s2, L, _, E2, _ = self._truncated(m1, m2, v1, v2, c)
+        return m2 * L + s2 * E2
 
     def e_u1df1f2(self, m1, m2, v1, v2, c):
-        if not _all_zero(m1, m2):
-            return super().e_u1df1f2(m1, m2, v1, v2, c)
-        return self.e_ff(m1, m2, v1, v2, c)
+        _, m2, s1, s2, _, E1, _, E12 = self._truncated(m1, m2, v1, v2, c)
+        return s1 * (m2 * E1 + s2 * E12)
 
 
 @dataclass(frozen=True, eq=False)
