@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import time
-from contextlib import closing, nullcontext
 from collections.abc import Mapping
+from contextlib import closing, nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -25,8 +25,9 @@ class SweepReport:
     """What one call of :func:`run_sweep` did.
 
     Attributes:
+        root: the sweep folder.
         total: points in the grid.
-        skipped: points already complete before this call.
+        skipped: points not run: complete already (or failed, with ``retry_failed=False``).
         ran: points run by this call.
         failed: ids of the points that are failed after this call.
         outcomes: the outcome of each point run by this call.
