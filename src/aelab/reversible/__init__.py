@@ -5,7 +5,7 @@ Public names:
 
 * :class:`NetSpec`, :class:`ErrorConfig` — the settings, read by theory and simulation;
 * :func:`draw_network`, :func:`generate`, :func:`infer` — the model, batched (NumPy);
-* :func:`simulate` — Monte Carlo of the recovery error;
+* :mod:`aelab.reversible.simulate` — Monte Carlo of the recovery error (``simulate.simulate``);
 * :func:`predict`, :func:`error_given_codes`, :func:`conditional_moments`, :func:`optimal_threshold`,
   :func:`state_evolution`, :func:`linear_error` — the closed forms (:mod:`aelab.reversible.theory`).
 """
@@ -13,7 +13,7 @@ Public names:
 from aelab.reversible.codes import SparseCodes, draw_codes, get_law
 from aelab.reversible.config import ErrorConfig, NetSpec
 from aelab.reversible.model import Network, draw_network, generate, infer
-from aelab.reversible.simulate import Simulation, simulate
+from aelab.reversible.simulate import Simulation
 from aelab.reversible.theory import (
     conditional_moments,
     error_given_codes,
@@ -34,7 +34,6 @@ __all__ = [
     "generate",
     "infer",
     "Simulation",
-    "simulate",
     "predict",
     "error_given_codes",
     "conditional_moments",

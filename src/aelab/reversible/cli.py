@@ -123,6 +123,7 @@ def register(app: typer.Typer) -> None:
         trials: int = typer.Option(400, "--trials", help="Draws per simulation point."),
         matrices: int = _MATRICES, precision: str = _PRECISION, seed: int = _SEED,
         points: int = typer.Option(7, "--points", help="Simulation points per panel."),
+        theory_points: int = typer.Option(60, "--theory-points", help="Points of each theory curve."),
         out: Path = typer.Option(Path("runs/reversible-scan"), "--out", "-o", help="Run folder."),
         quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar."),
     ) -> None:
@@ -134,10 +135,15 @@ def register(app: typer.Typer) -> None:
 
         if points < 2:
             raise ConfigError(f"--points: need at least 2, got {points}")
+        if theory_points < 2:
+            raise ConfigError(f"--theory-points: need at least 2, got {theory_points}")
+        if layers <= 0:
+            raise ConfigError(f"--layers: must be a positive integer, got {layers}")
         base = _config(hidden=hidden, sparsity=sparsity, visible=visible, keep_prob=keep_prob, threshold=threshold,
                        bias=bias, nonzero=nonzero, layers=1, widths=None, trials=trials, matrices=matrices,
                        precision=precision, seed=seed, no_relu=False)
-        config = validate_config(ScanConfig, {"base": base.model_dump(), "points": points, "max_layers": layers})
+        config = validate_config(ScanConfig, {"base": base.model_dump(), "points": points, "max_layers": layers,
+                                                  "theory_points": theory_points})
         summary = run_scan(config, out, quiet=is_quiet(ctx, quiet))
         if not is_quiet(ctx, quiet):
             typer.echo(f"wrote {out} ({summary['points']} simulation points; largest |sim - theory|/sem "

@@ -173,7 +173,7 @@ def _given_codes(values, spec: NetSpec, c, eta, w) -> dict[str, np.ndarray]:
 
 
 @lru_cache(maxsize=64)
-def _qmc_sample(law_name: str, count: int, points: int = 1 << 12) -> tuple[np.ndarray, np.ndarray]:
+def _qmc_sample(law_name: str, count: int, points: int = 1 << 11) -> tuple[np.ndarray, np.ndarray]:
     """A deterministic low-discrepancy sample (scrambled Sobol, fixed seed) of code values (points, k)
     and of the support noise restricted to the complement of one direction (points, k), with that
     direction d: returns (values, rest, d) where z = zeta d + rest, zeta ~ N(0, 1) independent."""
@@ -221,7 +221,7 @@ def _exact_support_probability(spec: NetSpec, c, eta, weights) -> float:
     return float(np.sum(weights * np.mean(p_hit * p_no_fp, axis=1, keepdims=True)))
 
 
-def _top_population(spec: NetSpec, c, eta, weights, support: bool = True) -> dict[str, float]:
+def _top_population(spec: NetSpec, c, eta, weights, with_support: bool = True) -> dict[str, float]:
     """Top-layer error averaged over the law of the code, for scale nodes (c, eta) with weights.
 
     E[sum_i e_i/H^2] = k E[e(v_1; H)/H^2] with H^2 = v_1^2 + S_{k-1}; S_j is the sum of j i.i.d.
@@ -250,7 +250,7 @@ def _top_population(spec: NetSpec, c, eta, weights, support: bool = True) -> dic
     if spec.relu:
         result["false_positives"] = float(np.sum(weight_off * fp))
         result["misses"] = float(k * np.sum(weight_sup * miss[..., 0]))
-        result["exact_support"] = _exact_support_probability(spec, c, eta, weights) if support else math.nan
+        result["exact_support"] = _exact_support_probability(spec, c, eta, weights) if with_support else math.nan
     else:
         result.update(exact_support=math.nan, false_positives=math.nan, misses=math.nan)
     return result
@@ -333,7 +333,7 @@ def state_evolution(spec: NetSpec) -> list[LayerState]:
         states.append(LayerState(ell, c, sigma, norms[ell], n_ell * e_err / norms[ell] ** 2))
         c, sigma = n_ell * e_zh / norms[ell + 1], math.sqrt(n_ell * e_hh)
     eta = (sigma / norms[L]) ** 2
-    top = _top_population(spec, np.array([c]), np.array([eta]), np.ones(1), support=False)
+    top = _top_population(spec, np.array([c]), np.array([eta]), np.ones(1), with_support=False)
     states.append(LayerState(L, c, sigma, norms[L], top["relative_error"]))
     return states
 
@@ -362,7 +362,7 @@ def predict(spec: NetSpec, *, support: bool = True) -> Prediction:
     """All closed-form predictions for ``spec``.
 
     One layer: exact for every size (the law of c is exact; the law of the code is integrated by
-    Gauss rules, or for ``exact_support`` by a deterministic quasi-random sample of 4096 points).
+    Gauss rules, or for ``exact_support`` by a deterministic quasi-random sample of 2048 points).
     Several layers: the wide-limit state evolution. ``support=False`` skips the support-recovery
     probability (the costly part) and leaves it NaN.
     """
