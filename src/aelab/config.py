@@ -17,6 +17,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 from aelab.errors import ConfigError
+from aelab.results import json_default
 
 __all__ = [
     "StrictModel",
@@ -91,7 +92,7 @@ def parse_overrides(items: Iterable[str]) -> list[tuple[list[str], Any]]:
 
 def apply_overrides(data: Mapping[str, Any], overrides: Iterable[tuple[list[str], Any]]) -> dict[str, Any]:
     """Return a deep copy of ``data`` with each (path, value) set, creating sections as needed."""
-    out = json.loads(json.dumps(data, default=_jsonable))
+    out = json.loads(json.dumps(data, default=json_default))
     for path, value in overrides:
         node = out
         for i, part in enumerate(path[:-1]):
@@ -103,23 +104,6 @@ def apply_overrides(data: Mapping[str, Any], overrides: Iterable[tuple[list[str]
             node = child
         node[path[-1]] = value
     return out
-
-
-def _jsonable(obj: Any) -> Any:
-    if isinstance(obj, BaseModel):
-        return obj.model_dump(mode="json")
-    if isinstance(obj, Path):
-        return str(obj)
-    try:
-        import numpy as np
-
-        if isinstance(obj, np.generic):
-            return obj.item()
-        if isinstance(obj, np.ndarray):
-            return obj.tolist()
-    except ImportError:  # pragma: no cover
-        pass
-    raise TypeError(f"not serialisable: {type(obj).__name__}")
 
 
 def _format_validation_error(exc: ValidationError) -> str:

@@ -28,6 +28,7 @@ __all__ = [
     "atomic_write_text",
     "write_json",
     "write_table",
+    "json_default",
     "RunFolder",
     "environment_metadata",
     "git_revision",
@@ -69,7 +70,8 @@ def atomic_write_text(path: str | Path, text: str) -> Path:
     return atomic_write_bytes(path, text.encode("utf-8"))
 
 
-def _default(obj: Any) -> Any:
+def json_default(obj: Any) -> Any:
+    """JSON encoding of NumPy values, paths and pydantic models (``json.dumps(default=...)``)."""
     try:
         import numpy as np
 
@@ -88,7 +90,7 @@ def _default(obj: Any) -> Any:
 
 def write_json(path: str | Path, obj: Any) -> Path:
     """Write ``obj`` as indented JSON, atomically."""
-    return atomic_write_text(path, json.dumps(obj, indent=2, default=_default, allow_nan=True) + "\n")
+    return atomic_write_text(path, json.dumps(obj, indent=2, default=json_default, allow_nan=True) + "\n")
 
 
 def write_table(path: str | Path, table: Any) -> Path:
