@@ -65,7 +65,9 @@ def main() -> None:
     args = parser.parse_args()
     data_dir = Path(args.data_dir)
     cache = Path(tempfile.mkdtemp(prefix="aelab-bench-cache-"))
-    print(f"data: {data_dir}; fresh cache: {cache}; cores usable: {len(os.sched_getaffinity(0))}\n")
+    load = os.getloadavg()[0]
+    print(f"data: {data_dir}; fresh cache: {cache}; cores usable: {len(os.sched_getaffinity(0))}; "
+          f"load average {load:.1f} (figures assume an otherwise idle machine)\n")
 
     mnist = data_dir / "mnist" / "train-images-idx3-ubyte.gz"
     t_ours, x = best_of(lambda: read_idx(mnist))
