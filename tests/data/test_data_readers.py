@@ -424,3 +424,19 @@ def test_fast_jpeg_path_on_real_cifar_files(shared_data, monkeypatch):
     monkeypatch.setattr(readers, "FAST_JPEG", False)
     slow = readers._decode_members(str(source), members[picks], locs[picks], (32, 32, "RGB"), members[0])
     np.testing.assert_array_equal(fast, slow)
+
+
+@pytest.mark.slow
+@pytest.mark.data
+def test_every_cifar_jpeg_decodes_as_pillow_does(shared_data, monkeypatch):
+    """All 60,000 files: the parallel fast path against one process through Image.open."""
+    from aelab.data import readers
+
+    source = shared_data / "cifar10-jpeg" / "cifar10-jpeg.zip"
+    for split in ("train", "test"):
+        fast = read_image_folder(source, split, workers=2)
+        with monkeypatch.context() as m:
+            m.setattr(readers, "FAST_JPEG", False)
+            slow = read_image_folder(source, split, workers=1)
+        np.testing.assert_array_equal(fast.images, slow.images)
+        np.testing.assert_array_equal(fast.labels, slow.labels)
