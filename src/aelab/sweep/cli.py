@@ -20,7 +20,7 @@ def register(app: typer.Typer) -> None:
         grid: Path = typer.Argument(..., help="Grid file (TOML, YAML or JSON): experiment, base, axes, zip, seeds."),
         out: Path = typer.Option(..., "--out", "-o", help="Sweep folder; run again to resume."),
         executor: str = typer.Option(None, "--executor", "-e",
-                                     help="serial, processes or dask [default: processes; dask with --scheduler]."),
+                                     help="serial, processes or dask (default: processes, or dask with --scheduler)."),
         max_workers: int = typer.Option(None, "--max-workers", "-j",
                                         help="Worker processes (default: all available cores)."),
         scheduler: str = typer.Option(None, "--scheduler",
