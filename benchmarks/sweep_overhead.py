@@ -37,10 +37,16 @@ def direct_per_point(n: int, root: Path) -> float:
 
 
 def timed_sweep(grid, out: Path, executor, **kwargs) -> float:
+    return timed_report(grid, out, executor, **kwargs)[0]
+
+
+def timed_report(grid, out: Path, executor, **kwargs):
+    """Wall-clock seconds of a sweep and the mean time of one point inside its worker."""
     start = time.perf_counter()
     report = run_sweep(grid, out, executor=executor, quiet=True, **kwargs)
+    wall = time.perf_counter() - start
     assert report.ran == grid.size and not report.failed, report
-    return time.perf_counter() - start
+    return wall, sum(o.elapsed_s for o in report.outcomes) / len(report.outcomes)
 
 
 def overhead(n: int, workers: int, root: Path) -> None:
@@ -67,20 +73,23 @@ def overhead(n: int, workers: int, root: Path) -> None:
 
 
 def speedup(n: int, repeats: int, workers: int, root: Path) -> None:
+    """Serial against ``workers`` workers; the mean time of a point inside its worker shows
+    contention (it grows when other jobs share the cores)."""
     grid = load_grid({"experiment": "sweep_kinds:cpu", "base": {"repeats": repeats},
                       "axes": {"seed": {"range": [0, n]}}})
-    serial = timed_sweep(grid, root / "cpu-serial", "serial")
-    print(f"\nCPU-bound points ({n} points, {serial / n:.2f} s each serially); serial sweep: {serial:.2f} s")
-    print(f"{'executor':<22}{'wall s':>10}{'speed-up':>10}{'warm wall s':>13}{'warm speed-up':>15}  target")
+    serial, point = timed_report(grid, root / "cpu-serial", "serial")
+    print(f"\nCPU-bound points: {n} points; serial sweep {serial:.2f} s ({point:.2f} s per point)")
+    print(f"{'executor':<22}{'wall s':>9}{'speed-up':>10}{'warm wall s':>13}{'warm speed-up':>15}"
+          f"{'s per point':>13}  target")
     for name in ("processes", "dask"):
-        cold = timed_sweep(grid, root / f"cpu-{name}-cold", name, max_workers=workers)
+        cold, _ = timed_report(grid, root / f"cpu-{name}-cold", name, max_workers=workers)
         pool = make_executor(name, max_workers=workers)
         with pool:
             timed_sweep(load_grid({"experiment": "sweep_kinds:cpu", "base": {"n": 1000},
                                    "axes": {"seed": [0, 1, 2, 3]}}), root / f"cpu-{name}-warmup", pool)
-            warm = timed_sweep(grid, root / f"cpu-{name}-warm", pool)
-        print(f"{name + f' ({workers} workers)':<22}{cold:>10.2f}{serial / cold:>10.2f}{warm:>13.2f}"
-              f"{serial / warm:>15.2f}  >= 1.8x")
+            warm, point = timed_report(grid, root / f"cpu-{name}-warm", pool)
+        print(f"{name + f' ({workers} workers)':<22}{cold:>9.2f}{serial / cold:>10.2f}{warm:>13.2f}"
+              f"{serial / warm:>15.2f}{point:>13.2f}  >= 1.8x")
 
 
 def main() -> None:
@@ -99,6 +108,7 @@ def main() -> None:
         speedup(args.cpu_points, args.repeats, args.workers, root)
     finally:
         shutil.rmtree(root, ignore_errors=True)
+    print(f"load average after: {os.getloadavg()[0]:.2f}")
 
 
 if __name__ == "__main__":
