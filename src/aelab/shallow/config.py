@@ -144,6 +144,18 @@ class OutputConfig(StrictModel):
                 raise ValueError("times must be non-negative and strictly increasing")
         return v
 
+    def time_grid(self, D: int, time: float) -> np.ndarray:
+        """The recorded times up to ``time``, snapped to whole SGD steps (multiples of 1/D), t = 0 first."""
+        if self.times is not None:
+            t = np.asarray(self.times, float)
+        elif self.spacing == "linear":
+            t = np.linspace(0.0, time, self.points)
+        else:
+            first = max(1.0 / D, time / 10 ** 3)
+            t = np.concatenate([[0.0], np.geomspace(first, time, self.points - 1)])
+        steps = np.unique(np.round(t * D).astype(np.int64))
+        return steps / D
+
 
 class ShallowConfig(StrictModel):
     """A shallow autoencoder experiment: theory (ODE) and simulation (online SGD) of one setting."""
@@ -166,13 +178,4 @@ class ShallowConfig(StrictModel):
 
     def time_grid(self) -> np.ndarray:
         """The recorded times, snapped to whole SGD steps (multiples of 1/D), t = 0 first."""
-        D, T = self.data.D, self.train.time
-        if self.output.times is not None:
-            t = np.asarray(self.output.times, float)
-        elif self.output.spacing == "linear":
-            t = np.linspace(0.0, T, self.output.points)
-        else:
-            first = max(1.0 / D, T / 10 ** 3)
-            t = np.concatenate([[0.0], np.geomspace(first, T, self.output.points - 1)])
-        steps = np.unique(np.round(t * D).astype(np.int64))
-        return steps / D
+        return self.output.time_grid(self.data.D, self.train.time)

@@ -1,0 +1,103 @@
+"""Finite training sets: SGD that cycles over N fixed samples against the online theory.
+
+The ODEs of Refinetti & Goldt (ICML 2022) describe *online* SGD, where every step sees a fresh
+sample. With a training set of N = alpha D samples drawn once from the same Gaussian model, SGD
+reuses each sample every N steps (one pass = alpha time units): its error follows the online
+theory while samples are still new and parts from it once they are reused often enough for the
+network to fit the sample covariance instead of Omega. This module measures where: the time
+t_part(alpha) at which the population error of finite-data SGD first differs from the online
+ODE by more than a threshold, as a function of alpha = N / D.
+
+The population (test) error is exact, from the order parameters of the SGD weights; the
+training error is the mean of |x - x_hat|^2 / D over the N samples.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from aelab.activations import get_activation
+from aelab.errors import ConfigError
+from aelab.shallow.config import ShallowConfig
+from aelab.shallow.real_data import image_error
+from aelab.shallow.sgd import sgd_steps
+from aelab.shallow.simulate import CHUNK, SAMPLE_DTYPE, initial_weights
+from aelab.shallow.state import observables, state_from_weights
+
+__all__ = ["training_set", "finite_data_sgd", "parting_time", "PartingPoint"]
+
+
+def training_set(config: ShallowConfig, N: int, seed: int) -> np.ndarray:
+    """N inputs of the config's Gaussian model in its eigenbasis, (N, D) float32, drawn once for ``seed``."""
+    if N < 1:
+        raise ConfigError(f"N: the training set needs at least one sample, got {N}")
+    cov = config.data.covariance()
+    rng = np.random.default_rng(np.random.SeedSequence(seed).spawn(3)[2])
+    Z = rng.standard_normal((N, cov.D), dtype=SAMPLE_DTYPE)
+    Z *= cov.eigenbasis_std().astype(SAMPLE_DTYPE)
+    return Z
+
+
+def finite_data_sgd(config: ShallowConfig, N: int, seed: int, times: np.ndarray) -> pd.DataFrame:
+    """SGD cycling over a training set of N samples (fresh random order each pass).
+
+    Columns: those of :func:`aelab.shallow.state.observables` (``pmse`` is the population error)
+    plus ``train_pmse`` (error on the training set) and ``passes`` (samples seen / N).
+    """
+    cov = config.data.covariance()
+    act = get_activation(config.model.activation)
+    D = cov.D
+    X = training_set(config, N, seed)
+    sq = np.einsum("ij,ij->i", X, X, dtype=np.float64)
+    W, V, bias = initial_weights(config, seed)
+    rng = np.random.default_rng(np.random.SeedSequence(seed).spawn(2)[1])
+    ones = np.ones(D)
+    kw = dict(lr=config.train.lr, act=act, tied=config.model.tied, train_bias=config.model.bias,
+              truncated=config.train.rule == "truncated", weight_decay=config.train.weight_decay)
+    order, pos, done = rng.permutation(N), 0, 0
+    rows = []
+    for target in np.round(np.asarray(times) * D).astype(np.int64):
+        while done < target:
+            if pos == N:
+                order, pos = rng.permutation(N), 0
+            n = int(min(CHUNK, target - done, N - pos))
+            sgd_steps(W, V, bias, X[order[pos:pos + n]], ones, **kw)
+            pos += n
+            done += n
+        with np.errstate(over="ignore", invalid="ignore"):
+            state = state_from_weights(W, V, bias, cov, tied=config.model.tied)
+            row = {"t": done / D, **observables(state, cov, act, pcs=config.output.pcs)}
+            row["train_pmse"] = image_error(W, V, bias, X, act, tied=config.model.tied, sq_norms=sq)
+        row["passes"] = done / N
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+@dataclass(frozen=True)
+class PartingPoint:
+    """Where finite-data SGD leaves the online theory.
+
+    Attributes:
+        alpha: N / D.
+        time: first recorded time with |pmse - pmse_online| > threshold * pmse_online (inf: never).
+        passes: the same in passes over the training set (time / alpha).
+        final_gap: relative gap at the last recorded time.
+    """
+
+    alpha: float
+    time: float
+    passes: float
+    final_gap: float
+
+
+def parting_time(t: np.ndarray, finite: np.ndarray, online: np.ndarray, alpha: float, *,
+                 threshold: float = 0.05) -> PartingPoint:
+    """The first time at which the finite-data curve differs from the online one by ``threshold`` (relative)."""
+    t, finite, online = (np.asarray(a, float) for a in (t, finite, online))
+    rel = np.abs(finite - online) / np.abs(online)
+    above = np.flatnonzero(rel > threshold)
+    time = float(t[above[0]]) if above.size else float("inf")
+    return PartingPoint(alpha=float(alpha), time=time, passes=time / alpha, final_gap=float(rel[-1]))
