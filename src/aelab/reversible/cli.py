@@ -65,6 +65,7 @@ def register(app: typer.Typer) -> None:
     sub = typer.Typer(help="Reversible random-like nets (Arora, Liang & Ma 2015): generative model x = s * "
                       "relu(alpha W h), inference h^ = relu(W^T x + b), exact error theory.", no_args_is_help=True)
     app.add_typer(sub, name="reversible")
+    _register_shadow(sub)
 
     @sub.command("error")
     def error(
@@ -148,3 +149,85 @@ def register(app: typer.Typer) -> None:
         if not is_quiet(ctx, quiet):
             typer.echo(f"wrote {out} ({summary['points']} simulation points; largest |sim - theory|/sem "
                        f"{summary['max_abs_z']:.2f})")
+
+
+def _int_list(option: str, text: str | None) -> tuple[int, ...] | None:
+    from aelab.errors import ConfigError
+
+    if text is None:
+        return None
+    try:
+        values = tuple(int(part) for part in text.split(",") if part.strip())
+    except ValueError:
+        raise ConfigError(f"{option}: expected comma-separated integers, got {text!r}") from None
+    if not values:
+        raise ConfigError(f"{option}: expected at least one integer")
+    return values
+
+
+def shadow_config(*, quick: bool, **options):
+    """Build the ShadowConfig from command-line options (None: not given); errors name the option."""
+    import re
+
+    from aelab.config import validate_config
+    from aelab.errors import ConfigError
+    from aelab.reversible.shadow import ShadowConfig, quick_config
+
+    values = {k: v for k, v in options.items() if v is not None}
+    base = quick_config().model_dump() if quick else ShadowConfig().model_dump()
+    base.update(values)
+    try:
+        return validate_config(ShadowConfig, base)
+    except ConfigError as exc:
+        message = str(exc).removeprefix("invalid configuration: ").replace("<config>: Value error, ", "")
+        message = re.sub(r"(^|; )([a-z_]+)(\.\d+)?:", lambda m: f"{m.group(1)}--{m.group(2).replace('_', '-')}:", message)
+        raise ConfigError(message) from None
+
+
+def _register_shadow(sub: typer.Typer) -> None:
+    @sub.command("shadow")
+    def shadow(
+        ctx: typer.Context,
+        quick: bool = typer.Option(False, "--quick", help="CI-sized: 2,000 training images, a 128-128 net, "
+                                   "2 epochs, one seed."),
+        datasets: str = typer.Option(None, "--datasets", help="Comma-separated: mnist, fashion-mnist (default both)."),
+        hidden: str = typer.Option(None, "--hidden", help="Hidden widths, comma-separated (default 1000,1000)."),
+        epochs: int = typer.Option(None, "--epochs", help="Training epochs (default 30)."),
+        batch_size: int = typer.Option(None, "--batch-size", help="Real examples per minibatch (default 128)."),
+        lr: float = typer.Option(None, "--lr", help="SGD learning rate (default 0.05, momentum 0.9)."),
+        dropout_keep: float = typer.Option(None, "--dropout-keep", help="Keep-probability of the classifier's "
+                                           "dropout in the dropout variants (default 0.5)."),
+        shadow_keep: float = typer.Option(None, "--shadow-keep", help="rho of the dropout in the generative pass "
+                                          "(default 0.8)."),
+        shadow_ratio: float = typer.Option(None, "--shadow-ratio", help="Synthetic examples per real one (default 1)."),
+        shadow_layer: int = typer.Option(None, "--shadow-layer", help="Hidden layer the generation starts from "
+                                         "(default: the top hidden layer)."),
+        shadow_scale: str = typer.Option(None, "--shadow-scale", help="match (norm of the real layer, default) or "
+                                         "theory (alpha = 2/(rho n sigma^2))."),
+        train_size: int = typer.Option(None, "--train-size", help="Training images (stratified subset; default all)."),
+        test_size: int = typer.Option(None, "--test-size", help="Test images (default all)."),
+        seeds: str = typer.Option(None, "--seeds", help="Comma-separated seeds (default 0,1,2)."),
+        data_dir: str = typer.Option(None, "--data-dir", help="Data directory (default $AELAB_DATA)."),
+        device: str = typer.Option(None, "--device", help="auto, cpu or cuda."),
+        threads: int = typer.Option(None, "--threads", help="torch CPU threads."),
+        out: Path = typer.Option(Path("runs/reversible-shadow"), "--out", "-o", help="Run folder."),
+        quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar."),
+    ) -> None:
+        """Train a ReLU classifier with and without synthetic data from the reversed net, with and
+        without dropout, over seeds; measure how random-like the trained weights are."""
+        from aelab.cli import is_quiet
+        from aelab.reversible.shadow import run_shadow
+
+        names = None if datasets is None else tuple(p.strip() for p in datasets.split(",") if p.strip())
+        config = shadow_config(quick=quick, datasets=names, hidden=_int_list("--hidden", hidden), epochs=epochs,
+                               batch_size=batch_size, lr=lr, dropout_keep=dropout_keep, shadow_keep=shadow_keep,
+                               shadow_ratio=shadow_ratio, shadow_layer=shadow_layer, shadow_scale=shadow_scale,
+                               train_size=train_size, test_size=test_size, seeds=_int_list("--seeds", seeds),
+                               data_dir=data_dir, device=device, threads=threads)
+        if config.device not in ("auto", "cpu") and not config.device.startswith("cuda"):
+            from aelab.errors import ConfigError
+
+            raise ConfigError(f"--device: expected auto, cpu or cuda[:N], got {config.device!r}")
+        summary = run_shadow(config, out, quiet=is_quiet(ctx, quiet))
+        if not is_quiet(ctx, quiet):
+            typer.echo(f"wrote {out} ({summary['runs']} training runs, {summary['seconds']:.0f} s)")

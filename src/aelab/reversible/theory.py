@@ -382,14 +382,14 @@ def optimal_threshold(spec: NetSpec, *, upper: float = 8.0) -> float:
     """The threshold tau minimising the predicted error (same tau at every layer, bias as in spec)."""
     if not spec.relu:
         return 0.0
-    grid = np.linspace(0.0, upper, 33)
+    grid = np.linspace(0.0, upper, 17)
     errors = [predict(spec.with_threshold(t), support=False).relative_error for t in grid]
     i = int(np.argmin(errors))
     lo, hi = grid[max(i - 1, 0)], grid[min(i + 1, grid.size - 1)]
     if hi <= lo:
         return float(grid[i])
     res = minimize_scalar(lambda t: predict(spec.with_threshold(t), support=False).relative_error, bounds=(lo, hi),
-                          method="bounded", options={"xatol": 1e-6})
+                          method="bounded", options={"xatol": 1e-5})
     return float(res.x)
 
 
