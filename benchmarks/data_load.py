@@ -2,7 +2,9 @@
 
     python benchmarks/data_load.py [--data-dir ../shared/data] [--quick]
 
-Figures (BLAS on one thread; JPEG decoding with 2 worker processes):
+Figures are wall seconds (CPU seconds of this process and its workers in brackets; on a
+machine shared with other work the wall times grow, the CPU times much less), BLAS on one
+thread, JPEG decoding in 2 worker processes:
   * MNIST train images from the gz IDX file (target <= 1 s) vs a bare gzip + frombuffer;
   * MNIST train from the array cache (target <= 50 ms) vs np.load into memory;
   * CIFAR-10 from the 60,000-JPEG zip, first decode (target <= 20 s on 2 cores) vs one process;
@@ -20,6 +22,7 @@ for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
 
 import argparse  # noqa: E402
 import gzip  # noqa: E402
+import resource  # noqa: E402
 import tempfile  # noqa: E402
 import time  # noqa: E402
 from pathlib import Path  # noqa: E402
@@ -34,22 +37,37 @@ from aelab.data.spectra import covariance_spectrum  # noqa: E402
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def best_of(fn, repeat: int = 3) -> tuple[float, object]:
-    """Smallest wall time of ``repeat`` calls, and the last result."""
-    times, out = [], None
+def cpu_seconds() -> float:
+    """CPU time of this process and its finished children (decoding workers), user + system."""
+    me, kids = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    return me.ru_utime + me.ru_stime + kids.ru_utime + kids.ru_stime
+
+
+def best_of(fn, repeat: int = 3) -> tuple[float, float, object]:
+    """Smallest wall time of ``repeat`` calls, the CPU time of that call, and the last result."""
+    best, cpu, out = float("inf"), 0.0, None
     for _ in range(repeat):
-        t = time.perf_counter()
+        c, t = cpu_seconds(), time.perf_counter()
         out = fn()
-        times.append(time.perf_counter() - t)
-    return min(times), out
+        wall, used = time.perf_counter() - t, cpu_seconds() - c
+        if wall < best:
+            best, cpu = wall, used
+    return best, cpu, out
 
 
-def row(what: str, ours: float, baseline: float | None, base_name: str, target: float | None) -> None:
-    ratio = f"{baseline / ours:6.2f}x" if baseline else "      "
-    verdict = "" if target is None else ("  ok" if ours <= target else "  SLOWER THAN TARGET")
-    tgt = f"target <= {target:g} s" if target is not None else ""
-    base = f"{baseline:8.3f} s ({base_name})" if baseline is not None else ""
-    print(f"{what:<46} {ours:8.3f} s  {tgt:<16} {ratio}  baseline {base}{verdict}")
+def row(what: str, ours: tuple[float, float], baseline: tuple[float, float] | None, base_name: str,
+        target: float | None) -> None:
+    """One line: wall (CPU) seconds of ours and of the baseline, their ratio, the target."""
+    wall, cpu = ours
+    ratio = f"{baseline[0] / wall:6.2f}x" if baseline else " " * 7
+    verdict = "" if target is None else ("  ok" if wall <= target else "  SLOWER THAN TARGET")
+    tgt = f"<= {target:g} s" if target is not None else ""
+    base = f"{_t(baseline[0])} ({baseline[1]:.2f} cpu)  {base_name}" if baseline else ""
+    print(f"{what:<52} {_t(wall)} ({cpu:6.2f} cpu)  {tgt:<10} {ratio}  {base}{verdict}")
+
+
+def _t(seconds: float) -> str:
+    return f"{seconds * 1e3:7.2f} ms" if seconds < 0.1 else f"{seconds:7.3f} s "
 
 
 def bare_idx(path: Path) -> np.ndarray:
@@ -70,47 +88,40 @@ def main() -> None:
           f"load average {load:.1f} (figures assume an otherwise idle machine)\n")
 
     mnist = data_dir / "mnist" / "train-images-idx3-ubyte.gz"
-    t_ours, x = best_of(lambda: read_idx(mnist))
-    t_base, y = best_of(lambda: bare_idx(mnist))
+    *ours, x = best_of(lambda: read_idx(mnist))
+    *base, y = best_of(lambda: bare_idx(mnist))
     assert np.array_equal(x, y)
-    row("MNIST train images, gz IDX (read_idx)", t_ours, t_base, "gzip+frombuffer, no checks", 1.0)
+    row("MNIST train images, gz IDX (read_idx)", ours, base, "gzip + frombuffer, no checks", 1.0)
 
-    t_first, _ = best_of(lambda: load_dataset("mnist", "train", data_dir=data_dir, cache_dir=cache), repeat=1)
-    row("MNIST train, first load_dataset (verify+decode+cache)", t_first, None, "", None)
-    t_cache, d = best_of(lambda: load_dataset("mnist", "train", data_dir=data_dir, cache_dir=cache), repeat=5)
+    *first, _ = best_of(lambda: load_dataset("mnist", "train", data_dir=data_dir, cache_dir=cache), repeat=1)
+    row("MNIST train, first load (verify, decode, cache)", first, None, "", None)
+    *ours, _ = best_of(lambda: load_dataset("mnist", "train", data_dir=data_dir, cache_dir=cache), repeat=5)
     images_npy = next((cache / "datasets").glob("mnist-train-*")) / "images.npy"
-    t_np, _ = best_of(lambda: np.load(images_npy))
-    row("MNIST train from the cache (memory map)", t_cache, t_np, "np.load into memory", 0.05)
-    t_touch, _ = best_of(lambda: float(np.asarray(load_dataset("mnist", "train", data_dir=data_dir, cache_dir=cache)
-                                                  .images).mean()))
-    row("  ... and one pass over all pixels", t_touch, None, "", None)
+    *base, _ = best_of(lambda: np.load(images_npy))
+    row("MNIST train from the cache (memory map)", ours, base, "np.load into memory", 0.05)
+    *touch, _ = best_of(lambda: float(np.asarray(
+        load_dataset("mnist", "train", data_dir=data_dir, cache_dir=cache).images).mean()))
+    row("  ... and one pass over all pixels", touch, None, "", None)
 
     zip_path = data_dir / "cifar10-jpeg" / "cifar10-jpeg.zip"
-    t = time.perf_counter()
-    cifar = {s: load_dataset("cifar10", s, data_dir=data_dir, cache_dir=cache, workers=2) for s in ("train", "test")}
-    t_decode = time.perf_counter() - t
-    t_serial = None
+    *ours, cifar = best_of(lambda: {s: load_dataset("cifar10", s, data_dir=data_dir, cache_dir=cache, workers=2)
+                                    for s in ("train", "test")}, repeat=1)
+    base = None
     if not args.quick:
-        t = time.perf_counter()
-        serial = read_image_folder(zip_path, "test", workers=1), read_image_folder(zip_path, "train", workers=1)
-        t_serial = time.perf_counter() - t
-        assert np.array_equal(serial[1].images, cifar["train"].images)
-    row("CIFAR-10 60,000 JPEGs, first load (2 workers)", t_decode, t_serial, "1 process, no cache", 20.0)
-    t_cached, _ = best_of(lambda: [load_dataset("cifar10", s, data_dir=data_dir, cache_dir=cache)
-                                   for s in ("train", "test")], repeat=5)
-    row("CIFAR-10 train+test from the cache", t_cached, None, "", 0.2)
+        *base, serial = best_of(lambda: [read_image_folder(zip_path, s, workers=1) for s in ("train", "test")],
+                                repeat=1)
+        assert np.array_equal(serial[0].images, cifar["train"].images)
+    row("CIFAR-10 60,000 JPEGs, first load (2 workers)", ours, base, "1 process, no cache", 20.0)
+    *ours, _ = best_of(lambda: [load_dataset("cifar10", s, data_dir=data_dir, cache_dir=cache)
+                                for s in ("train", "test")], repeat=5)
+    row("CIFAR-10 train + test from the cache", ours, None, "", 0.2)
 
     X = flatten(to_float(grayscale(cifar["train"].images)))
-    t_ours, (w, _) = best_of(lambda: covariance_spectrum(X), repeat=2)
-
-    def baseline():
-        return np.linalg.eigh(np.cov(X.T, bias=True))
-
-    t_base, (w_np, _) = best_of(baseline, repeat=1)
+    *ours, (w, _) = best_of(lambda: covariance_spectrum(X), repeat=2)
+    *base, (w_np, _) = best_of(lambda: np.linalg.eigh(np.cov(X.T, bias=True)), repeat=1)
     assert np.allclose(w, w_np[::-1], rtol=1e-6, atol=1e-10)
-    row(f"CIFAR-10 grayscale covariance + eigh, N={len(X)}, D={X.shape[1]}", t_ours, t_base,
+    row(f"CIFAR-10 gray covariance + eigh (N={len(X)}, D={X.shape[1]})", ours, base,
         "np.cov + np.linalg.eigh", 5.0)
-
 
 if __name__ == "__main__":
     main()
