@@ -10,6 +10,19 @@ ODE by more than a threshold, as a function of alpha = N / D.
 
 The population (test) error is exact, from the order parameters of the SGD weights; the
 training error is the mean of |x - x_hat|^2 / D over the N samples.
+
+Prediction (:func:`finite_sample_excess`). Once converged, the network's K-dimensional subspace
+is the top-K principal subspace of the sample second moment C_N. First-order perturbation of its
+eigenvectors (E[(e_j^T C_N e_tau)^2] = rho_tau rho_j / N for Gaussian data) tilts direction tau
+by angle^2 = sum_j rho_tau rho_j / (N (rho_tau - rho_j)^2) towards every discarded direction j,
+so the population error rises and, by the second-order eigenvalue shift, the training error
+falls by the same amount
+
+    Delta = (1 / (N D)) sum_{tau <= K < j} rho_tau rho_j / (rho_tau - rho_j)   ~  K bulk / N
+
+for K spikes rho_tau = O(D) over a flat bulk. Delta depends on N, not on alpha = N / D: spikes
+of size O(D) are found from O(1) samples, so at fixed alpha finite-data SGD approaches the
+online theory as D grows, and the curves part at N* ~ K bulk / (threshold x pmse), alpha* = N*/D.
 """
 
 from __future__ import annotations
@@ -27,7 +40,7 @@ from aelab.shallow.sgd import sgd_steps
 from aelab.shallow.simulate import CHUNK, SAMPLE_DTYPE, initial_weights
 from aelab.shallow.state import observables, state_from_weights
 
-__all__ = ["training_set", "finite_data_sgd", "parting_time", "PartingPoint"]
+__all__ = ["training_set", "finite_data_sgd", "parting_time", "PartingPoint", "finite_sample_excess"]
 
 
 def training_set(config: ShallowConfig, N: int, seed: int) -> np.ndarray:
@@ -101,3 +114,16 @@ def parting_time(t: np.ndarray, finite: np.ndarray, online: np.ndarray, alpha: f
     above = np.flatnonzero(rel > threshold)
     time = float(t[above[0]]) if above.size else float("inf")
     return PartingPoint(alpha=float(alpha), time=time, passes=time / alpha, final_gap=float(rel[-1]))
+
+
+def finite_sample_excess(cov, K: int, N: int) -> float:
+    """Delta = (1/(N D)) sum_{tau <= K < j} rho_tau rho_j / (rho_tau - rho_j) over all D directions.
+
+    The predicted rise of the population error (and fall of the training error) of a converged
+    rank-K autoencoder trained on N Gaussian samples, to first order in 1/N.
+    """
+    spec = cov.spectrum()
+    top, rest = spec[:K], spec[K:]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        terms = top[:, None] * rest[None, :] / (top[:, None] - rest[None, :])
+    return float(np.sum(np.where(np.isfinite(terms), terms, 0.0)) / (N * cov.D))
