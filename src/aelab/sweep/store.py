@@ -12,8 +12,9 @@ Layout of ``DIR``::
 A point runs inside ``points/.tmp-<id>-<random>/`` and the finished folder is renamed into
 place in one step, so ``points/<id>/`` either holds a whole run or does not exist: a sweep
 killed at any moment (SIGKILL included) leaves only temporary folders, removed on the next run.
-``result.json``, written last, is fsynced before the rename; a ``result.json`` that cannot be
-read (a power cut) makes the point pending, and it runs again.
+The sweep's own files are not fsynced: a killed process loses nothing the kernel holds, and
+after a power cut a ``result.json`` that cannot be read makes its point pending, so it runs
+again (runners that write through :class:`aelab.results.RunFolder` fsync their own files).
 If two workers finish the same point (a retried task), the second rename fails and its copy
 is discarded, so each point is stored exactly once.
 """
@@ -241,14 +242,11 @@ def _error_record(exc: BaseException) -> dict[str, Any]:
     return record
 
 
-def _write_in_tmp(path: Path, text: str, *, durable: bool = False) -> None:
-    """Write a file inside a point's temporary folder. No rename is needed (the folder's rename
-    commits it); ``durable`` adds an fsync, used for ``result.json`` only."""
+def _write_in_tmp(path: Path, text: str) -> None:
+    """Write a file inside a point's temporary folder: no rename of its own is needed, the
+    folder's rename commits it (and no fsync: see the module's docstring)."""
     with open(path, "w", encoding="utf-8") as fh:
         fh.write(text)
-        if durable:
-            fh.flush()
-            os.fsync(fh.fileno())
 
 
 def _json(obj: Any) -> str:
@@ -281,7 +279,7 @@ def _write_point_files(folder: RunFolder, task: PointTask, status: str, observab
         "host": socket.gethostname(),
         "pid": os.getpid(),
         "finished": _now(),
-    }), durable=True)
+    }))
 
 
 @functools.cache
