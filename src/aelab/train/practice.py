@@ -6,8 +6,10 @@ seed, for untied autoencoders with a linear code layer and a linear output. Meth
 
 * ``xavier``, ``he``, ``orthogonal``: plain initialisations;
 * ``advisor``: the Gaussian variances Li & Nguyen's theory recommends (:mod:`aelab.deep.advisor`);
-* ``pretrain``: greedy layer-wise pretraining, then fine-tuning; pretraining takes half the step
-  budget (split evenly over the layers), fine-tuning the other half;
+* ``pretrain``: greedy layer-wise pretraining, then fine-tuning, in the same compute: each layer
+  is pretrained for half the step budget (a step of one layer costs about 1/L of a step of the
+  whole network, so pretraining all L layers costs about half the budget) and the network is
+  fine-tuned for the other half;
 * ``batchnorm``, ``residual``: the activation's usual initialisation (He for ReLU-like, Xavier
   otherwise) plus batch normalisation or residual connections.
 
@@ -52,7 +54,7 @@ class Grid:
     methods: tuple[str, ...] = METHODS
     optimizers: tuple[str, ...] = ("sgd", "adam")
     seeds: tuple[int, ...] = (0, 1)
-    width: int = 128
+    width: int = 64
     code: int = 16
     steps: int = 1000
     batch_size: int = 100
@@ -83,9 +85,8 @@ def make_config(grid: Grid, dataset: str, depth: int, activation: str, method: s
     model = {"depth": depth, "width": widths, "encoder": activation, "decoder": activation,
              "bottleneck": "linear", "output": "linear", "tied": False}
     if method == "pretrain":
-        per_layer = max(1, grid.steps // (2 * depth))
-        init["pretrain_steps"] = per_layer
-        steps = grid.steps - per_layer * depth
+        init["pretrain_steps"] = max(1, grid.steps // 2)
+        steps = grid.steps - grid.steps // 2
     elif method in ("batchnorm", "residual"):
         init = {"scheme": _usual_init(activation)}
         model["batch_norm" if method == "batchnorm" else "residual"] = True
@@ -135,7 +136,8 @@ def run_comparison(grid: Grid | str, out_dir: str | Path, *, seed: int = 0, quie
     if results_file.is_file():  # continue an interrupted study
         previous = pd.read_csv(results_file, keep_default_na=False, na_values=[""])
         for rec in previous.to_dict("records"):
-            done[tuple(rec[k] for k in _KEY)] = rec
+            if rec["status"] in ("complete", "diverged"):  # "not applicable" is tried again
+                done[tuple(rec[k] for k in _KEY)] = rec
     cells = [dict(zip(_KEY, values)) for values in itertools.product(
         grid.datasets, grid.depths, grid.activations, grid.methods, grid.optimizers,
         tuple(seed + s for s in grid.seeds))]

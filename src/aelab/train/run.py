@@ -48,7 +48,13 @@ class TrainOutcome:
 
 
 def resolve_device(device: str):
-    """A torch device from ``cpu`` or ``cuda[:N]``; a ConfigError when it is not available."""
+    """A torch device from ``cpu`` or ``cuda[:N]``; a ConfigError when it is not available.
+
+    For CUDA, cuBLAS is asked for deterministic kernels (``CUBLAS_WORKSPACE_CONFIG``, set before
+    CUDA starts in this process, and ``torch.use_deterministic_algorithms(True, warn_only=True)``).
+    """
+    import os
+
     import torch
 
     name = (device or "cpu").strip().lower()
@@ -63,6 +69,8 @@ def resolve_device(device: str):
             raise ConfigError(f"--device {device}: expected cpu or cuda[:N]") from None
         if dev.index is not None and dev.index >= torch.cuda.device_count():
             raise ConfigError(f"--device {device}: only {torch.cuda.device_count()} CUDA device(s)")
+        os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")
+        torch.use_deterministic_algorithms(True, warn_only=True)
         return dev
     raise ConfigError(f"--device {device}: expected cpu or cuda")
 
