@@ -180,7 +180,8 @@ def shadow_config(*, quick: bool, **options):
         return validate_config(ShadowConfig, base)
     except ConfigError as exc:
         message = str(exc).removeprefix("invalid configuration: ").replace("<config>: Value error, ", "")
-        message = re.sub(r"(^|; )([a-z_]+)(\.\d+)?:", lambda m: f"{m.group(1)}--{m.group(2).replace('_', '-')}:", message)
+        message = re.sub(r"(^|; )([a-z_]+)(\.\d+)?:",
+                         lambda m: f"{m.group(1)}--{m.group(2).replace('_', '-')}:", message)
         raise ConfigError(message) from None
 
 

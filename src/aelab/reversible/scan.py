@@ -20,7 +20,7 @@ from pydantic import Field, model_validator
 from aelab.config import StrictModel
 from aelab.results import RunFolder
 from aelab.reversible import theory
-from aelab.reversible.config import ErrorConfig, NetSpec, default_widths
+from aelab.reversible.config import ErrorConfig, NetSpec
 from aelab.reversible.simulate import simulate
 
 __all__ = ["ScanConfig", "run_scan", "plot_scan", "PANELS"]
@@ -218,7 +218,3 @@ def plot_scan(sims, curves, path: Path, config: ScanConfig) -> Path:
     fig.suptitle(title, fontsize=9)
     return save_figure(fig, path)
 
-
-def widths_for_depth(visible: int, hidden: int, depth: int) -> tuple[int, ...]:
-    """The widths used in the depth panel."""
-    return default_widths(visible, hidden, depth)

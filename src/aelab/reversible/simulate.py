@@ -37,8 +37,10 @@ class Simulation:
     def trials(self) -> int:
         return self.relative_error.size
 
-    def mean(self, name: str = "relative_error") -> float:
-        return float(np.mean(getattr(self, name), axis=0)) if name != "layer_errors" else np.mean(self.layer_errors, 0)
+    def mean(self, name: str = "relative_error"):
+        """Mean over draws (an array with one entry per layer for ``layer_errors``)."""
+        out = np.mean(np.asarray(getattr(self, name), float), axis=0)
+        return float(out) if np.ndim(out) == 0 else out
 
     def sem(self, name: str = "relative_error"):
         """Standard error of the mean. With several draws per weight matrix and several matrices it is
