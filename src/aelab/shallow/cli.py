@@ -64,6 +64,10 @@ def register(app: typer.Typer) -> None:
         else:
             raise ConfigError(f"--format: expected toml, yaml or json, got {fmt!r}")
 
+    from aelab.shallow.analysis_cli import register_analysis
+
+    register_analysis(shallow)
+
 
 def _to_toml(data: dict) -> str:
     """A two-level mapping of sections as TOML text."""

@@ -5,8 +5,9 @@ component x_hat_tau = sqrt(D) sum_k b_tau,k g(lambda_k), Stein's lemma gives
 
     E[(x_tau - x_hat_tau)^2] / D = rho~ - 2 rho~ sum_k b_k a_k E[g'(lambda_k)] + sum_kl b_k b_l E[g(lambda_k) g(lambda_l)]
 
-(rho~ = rho_tau / D; a, b the encoder and decoder projections on e_tau), and these terms plus
-the bulk add up to the population error. :func:`residual_fractions` divides by rho~: 0 when the
+(rho~ = rho_tau / D; a, b the encoder and decoder projections on e_tau); with the bulk's share
+(:func:`bulk_error`, which includes the decoder's weight outside the tracked directions) they
+add up to the population error. :func:`residual_fractions` divides by rho~: 0 when the
 direction is reconstructed exactly, 1 when it is ignored.
 
 The floor. A unit aligned with e_tau has lambda = beta z + m (z = x_tau / sqrt(rho_tau)), and
@@ -36,7 +37,7 @@ from aelab.data.synthetic import Covariance
 from aelab.gaussian import normal_pdf
 from aelab.shallow.state import State, order_parameters
 
-__all__ = ["relu_variance_ratio", "bias_free_floor", "residual_fractions", "direction_errors"]
+__all__ = ["relu_variance_ratio", "bias_free_floor", "residual_fractions", "direction_errors", "bulk_error"]
 
 
 def relu_variance_ratio(mu: np.ndarray | float) -> np.ndarray:
@@ -52,14 +53,27 @@ def bias_free_floor(cov: Covariance, K: int) -> float:
     return cov.pca_error(K) + 0.5 * float(top.sum()) / cov.D
 
 
-def direction_errors(state: State, cov: Covariance, act: Activation) -> np.ndarray:
-    """E[(x_tau - x_hat_tau)^2] / D for every tracked direction tau (M values)."""
+def _moments(state: State, cov: Covariance, act: Activation) -> tuple[np.ndarray, np.ndarray]:
+    """E[g'(lambda_k)] and E[g(lambda_k) g(lambda_l)] at a state."""
     op = order_parameters(state, cov, act)
     q = np.diag(op.Q)
     m = state.bias
     mom = act.moments
-    dg = mom.e_df(m, q)
-    i2 = mom.e_ff(m[:, None], m[None, :], q[:, None], q[None, :], op.Q)
+    return mom.e_df(m, q), mom.e_ff(m[:, None], m[None, :], q[:, None], q[None, :], op.Q)
+
+
+def bulk_error(state: State, cov: Covariance, act: Activation) -> float:
+    """The bulk's share of the population error: (bulk/D) (n_bulk - 2 sum_k S_ba,kk E g'_k) + sum_kl S_bb,kl E g_k g_l."""
+    K = state.K
+    dg, i2 = _moments(state, cov, act)
+    S = state.S
+    rb = cov.bulk / cov.D
+    return float(rb * (cov.n_bulk - 2.0 * np.dot(np.diag(S[K:, :K]), dg)) + np.sum(S[K:, K:] * i2))
+
+
+def direction_errors(state: State, cov: Covariance, act: Activation) -> np.ndarray:
+    """E[(x_tau - x_hat_tau)^2] / D for every tracked direction tau (M values)."""
+    dg, i2 = _moments(state, cov, act)
     rho = cov.eigenvalues / cov.D
     A, B = state.A, state.B
     return rho - 2.0 * rho * ((A * B) @ dg) + np.einsum("tk,kl,tl->t", B, i2, B)
