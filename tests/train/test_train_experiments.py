@@ -48,3 +48,18 @@ def test_pretraining_question_quick(mnist_env, tmp_path):
     assert answer["cells"] and " of " in answer["pretrain_wins"]
     for name in ("final_loss.png", "loss_vs_time.png", "config.json", "meta.json"):
         assert (out / name).is_file()
+
+
+@pytest.mark.slow
+def test_li_nguyen_cpu_preset_orders_trainable_slowed_infinities(mnist_env, tmp_path):
+    """At the CPU preset (L = 20): ReLU/ReLU with sigma_w_sq = 2 (trainable) beats 1 (slowed); 2.5 diverges."""
+    from dataclasses import replace
+
+    from aelab.train.li_nguyen import PRESETS, ordering_agreement, run_study
+
+    preset = replace(PRESETS["cpu"], settings=(2,), schemes=(1, 2, 3))
+    table = run_study(preset, tmp_path / "ln", quiet=True).set_index("scheme")
+    assert np.isnan(table.loc[1, "diverged_at"]) and np.isnan(table.loc[2, "diverged_at"])
+    assert table.loc[3, "diverged_at"] <= 10
+    assert table.loc[1, "final_test_loss"] < 0.8 * table.loc[2, "final_test_loss"]
+    assert ordering_agreement(table.reset_index())[2]["agreement"] == 1.0

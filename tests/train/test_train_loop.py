@@ -25,7 +25,7 @@ def _config(**sections) -> TrainConfig:
                   "checkpoint_every": 10, "seed": 3},
     }
     for name, values in sections.items():
-        base[name] = {**base[name], **values}
+        base[name] = values if name == "init" else {**base[name], **values}
     return TrainConfig.model_validate(base)
 
 
@@ -35,7 +35,10 @@ def _params(model):
 
 @pytest.mark.parametrize("variant", [
     {},
-    {"model": {"dropout": 0.2, "batch_norm": True, "tied": False}, "train": {"optimizer": "adam", "lr": 1e-3}},
+    {"model": {"dropout": 0.2, "batch_norm": True, "tied": False},
+     "train": {"optimizer": "adam", "lr": 1e-3, "loss": "mse"}},
+    {"init": {"scheme": "pretrain", "pretrain_steps": 15}, "model": {"residual_scale": 0.5}},
+    {"init": {"scheme": "lsuv", "lsuv_batch": 64}, "model": {"residual": True, "width": [24, 8, 8, 8]}},
 ])
 def test_resume_is_bit_identical(tmp_path, low_rank_arrays, variant):
     """2N steps straight == N steps, stop, resume for N more (parameters, optimiser state, history)."""
@@ -90,7 +93,7 @@ def test_training_lowers_the_loss_and_writes_the_run_folder(tmp_path, low_rank_a
 def test_divergence_stops_with_step_layer_hint_and_keeps_the_last_good_checkpoint(tmp_path, low_rank_arrays):
     """ReLU decoder with sigma_w_sq = 4 (beyond Li & Nguyen's beta = 2 boundary) and a large SGD step explodes."""
     cfg = _config(model={"depth": 6, "width": 24, "encoder": "relu", "decoder": "relu", "bottleneck": "relu"},
-                  init={"sigma_w_sq": 4.0, "sigma_b_sq": 0.0},
+                  init={"scheme": "gaussian", "sigma_w_sq": 4.0, "sigma_b_sq": 0.0},
                   train={"lr": 0.5, "momentum": 0.9, "steps": 200, "checkpoint_every": 5, "log_every": 5})
     with pytest.raises(DivergenceError) as info:
         run_training(cfg, tmp_path / "run", quiet=True, arrays=low_rank_arrays)
