@@ -76,8 +76,8 @@ class EpochSampler:
         return self.permutation(epoch)[start:start + self.batch_size]
 
     def epoch(self, steps_done: int) -> float:
-        """Epochs completed after ``steps_done`` steps (fractional)."""
-        return steps_done * self.batch_size / self.n
+        """Epochs completed after ``steps_done`` steps (fractional; an epoch is ``n // batch_size`` steps)."""
+        return steps_done / self.per_epoch
 
 
 def normalised_loss(x_hat: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
