@@ -225,9 +225,12 @@ def _plot_losses(summary, grid: Grid, path: Path) -> None:
     panels = list(itertools.product(grid.datasets, grid.depths, grid.optimizers))
     ncols = len(grid.depths) * len(grid.optimizers)
     fig, axes = new_figure(ncols=ncols, nrows=len(grid.datasets), width=4.4, height=2.6)
+    from matplotlib.colors import LogNorm
+
     finite = summary["final_test_loss"].astype(float)
-    finite = finite[np.isfinite(finite)]
-    vmin, vmax = (float(finite.min()), float(finite.max())) if len(finite) else (0.0, 1.0)
+    finite = finite[np.isfinite(finite) & (finite > 0)]
+    vmin, vmax = (float(finite.min()), max(float(finite.max()), 1.01 * float(finite.min()))) if len(finite) else (0.1, 1.0)
+    norm = LogNorm(vmin=vmin, vmax=vmax)
     image = None
     for idx, (dataset, depth, opt) in enumerate(panels):
         ax = axes.flat[idx]
@@ -236,12 +239,12 @@ def _plot_losses(summary, grid: Grid, path: Path) -> None:
         for r in rows.to_dict("records"):
             grid_values[grid.activations.index(r["activation"]), grid.methods.index(r["method"])] = r["final_test_loss"]
         shown = np.where(np.isfinite(grid_values), grid_values, np.nan)
-        image = ax.imshow(shown, cmap="viridis_r", vmin=vmin, vmax=vmax, aspect="auto")
+        image = ax.imshow(shown, cmap="viridis_r", norm=norm, aspect="auto")
         for i, j in itertools.product(range(len(grid.activations)), range(len(grid.methods))):
             v = grid_values[i, j]
             text = "div" if v == np.inf else ("n/a" if np.isnan(v) else f"{v:.2f}")
-            ax.text(j, i, text, ha="center", va="center", fontsize=6, color="w" if np.isfinite(v) and v > (vmin + vmax) / 2
-                    else "k")
+            dark = bool(np.isfinite(v) and v > 0 and norm(v) > 0.6)
+            ax.text(j, i, text, ha="center", va="center", fontsize=6, color="w" if dark else "k")
         ax.set_xticks(range(len(grid.methods)), grid.methods, rotation=45, ha="right", fontsize=6)
         ax.set_yticks(range(len(grid.activations)), grid.activations, fontsize=6)
         ax.set_title(f"{dataset}, L={depth}, {opt}", fontsize=8)
