@@ -114,7 +114,9 @@ def _one(grid: Grid, cell: dict[str, Any], data_dir: str | None) -> dict[str, An
     except DivergenceError as exc:
         row.update(final_test_loss=math.inf, min_test_loss=math.nan, status="diverged",
                    note=f"step {exc.time}: {exc.cause}")
-    except ConfigError as exc:  # e.g. the advisor has no recommendation for this activation
+    except ConfigError as exc:  # the advisor may have no recommendation for an activation pair
+        if cell["method"] != "advisor":
+            raise
         row.update(final_test_loss=math.nan, min_test_loss=math.nan, status="not applicable", note=str(exc)[:200])
     row["seconds"] = time.perf_counter() - start
     return row
