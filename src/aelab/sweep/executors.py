@@ -13,6 +13,7 @@ Every executor has the same interface: a context manager whose :meth:`imap_unord
 
 from __future__ import annotations
 
+import logging
 import os
 import uuid
 from collections.abc import Callable, Iterable, Iterator
@@ -157,8 +158,10 @@ class DaskExecutor(Executor):
         from distributed import Client, LocalCluster
 
         if self.scheduler is None:
+            # point failures are recorded by the sweep; the workers' own logs would only add
+            # shutdown noise (heartbeats that fail while the cluster closes)
             self._cluster = LocalCluster(n_workers=self.max_workers, threads_per_worker=1, processes=True,
-                                         dashboard_address=None)
+                                         dashboard_address=None, silence_logs=logging.CRITICAL)
             self._client = Client(self._cluster)
         else:
             try:
