@@ -4,11 +4,11 @@ theory and SGD, and its removal by a trained bias when the network has a unit to
 import numpy as np
 import pytest
 
-from aelab.activations import get_activation
 from aelab.config import load_config
 from aelab.shallow.config import ShallowConfig
 from aelab.shallow.ode import integrate
-from aelab.shallow.relu_bias import bias_free_floor, bulk_error, direction_errors, relu_variance_ratio, residual_fractions
+from aelab.shallow.relu_bias import (bias_free_floor, bulk_error, direction_errors, relu_variance_ratio,
+                                     residual_fractions)
 from aelab.shallow.simulate import simulate
 from aelab.shallow.state import State, order_parameters
 from aelab.shallow.theory import initial_state, ode_system

@@ -6,12 +6,13 @@ import pytest
 
 from aelab.config import load_config
 from aelab.data.synthetic import spiked_covariance
+from aelab.errors import ConfigError
 from aelab.shallow.config import ShallowConfig
 from aelab.shallow.ode import integrate
 from aelab.shallow.sanger import SangerSystem, identity_distance, overlap_matrix, sanger_steps, sanger_steps_numpy
 from aelab.shallow.simulate import simulate
 from aelab.shallow.state import State, order_parameters, state_from_weights
-from aelab.shallow.theory import initial_state, run_theory
+from aelab.shallow.theory import run_theory
 
 SPIKES = [1.0, 0.5, 0.25]
 
@@ -90,3 +91,26 @@ def test_truncated_sgd_learns_each_principal_component_vanilla_only_the_span(act
     V_th, V_sgd = _final_overlaps(act, "vanilla")
     assert identity_distance(V_th) > 0.3
     assert all(identity_distance(O) > 0.3 for O in V_sgd)
+
+
+def test_a_tied_linear_truncated_config_runs_sangers_rule():
+    c = load_config(ShallowConfig, {"data": {"D": 400, "spikes": SPIKES, "bulk": 0.05},
+                                    "model": {"K": 3, "activation": "linear", "tied": True},
+                                    "train": {"time": 60.0, "seeds": [0], "rule": "truncated"},
+                                    "output": {"points": 3, "spacing": "linear", "pcs": 3}})
+    assert c.sanger_rule
+    times = c.time_grid()
+    th, _ = run_theory(c, times)
+    sim, _, _ = simulate(c, times)
+    assert sim["pmse"].iloc[-1] == pytest.approx(th["pmse"].iloc[-1], rel=0.06)
+    assert th["pmse"].iloc[-1] == pytest.approx(c.data.covariance().pca_error(3), rel=1e-6)
+    for k in (1, 2, 3):
+        assert abs(th[f"overlap_v{k}_pc{k}"].iloc[-1]) == pytest.approx(1.0, abs=1e-4)
+
+
+@pytest.mark.parametrize("extra", [{"model.activation": "erf"}, {"model.bias": True}, {"train.weight_decay": 0.1}])
+def test_truncated_tied_without_a_defined_rule_is_a_config_error(extra):
+    overrides = ["model.tied=true", "train.rule=truncated", "model.activation=linear"]
+    overrides += [f"{k}={v}" for k, v in extra.items()]
+    with pytest.raises(ConfigError, match=r"train\.rule"):
+        load_config(ShallowConfig, None, overrides)

@@ -18,7 +18,7 @@ from aelab.experiments import reproduction
 
 SPIKES = [1.0, 0.5, 0.25]
 BULK = 0.05
-#: name -> (activation, rule); "sanger" is Sanger's rule for the tied linear network
+#: name -> (activation, rule); "sanger": the tied linear network with the truncated rule (Sanger's rule)
 RULES = {
     "linear vanilla": ("linear", "vanilla"),
     "linear truncated": ("linear", "truncated"),
@@ -34,8 +34,8 @@ def _config(D: int, act: str, rule: str, time: float, seeds: list[int], points: 
 
     return load_config(ShallowConfig, {
         "data": {"D": D, "spikes": SPIKES, "bulk": BULK},
-        "model": {"K": len(SPIKES), "activation": act, "init_std": 0.1},
-        "train": {"lr": 1.0, "time": time, "seeds": seeds, "rule": "vanilla" if rule == "sanger" else rule},
+        "model": {"K": len(SPIKES), "activation": act, "init_std": 0.1, "tied": rule == "sanger"},
+        "train": {"lr": 1.0, "time": time, "seeds": seeds, "rule": "truncated" if rule == "sanger" else rule},
         "output": {"points": points, "spacing": "linear", "pcs": len(SPIKES)},
     })
 
@@ -50,39 +50,13 @@ def _overlaps_from_row(row, K: int) -> np.ndarray:
     return O
 
 
-def sanger_run(cfg, seed: int, times: np.ndarray) -> pd.DataFrame:
-    """Sanger's rule by SGD on the config's Gaussian model; observables at ``times``."""
-    from aelab.activations import get_activation
-    from aelab.shallow.sanger import sanger_steps
-    from aelab.shallow.simulate import CHUNK, SAMPLE_DTYPE, initial_weights
-    from aelab.shallow.state import observables, state_from_weights
-
-    cov = cfg.data.covariance()
-    act = get_activation("linear")
-    _, V, _ = initial_weights(cfg, seed)
-    std = cov.eigenbasis_std()
-    rng = np.random.default_rng(np.random.SeedSequence(seed).spawn(2)[1])
-    buf = np.empty((CHUNK, cov.D), dtype=SAMPLE_DTYPE)
-    rows, done = [], 0
-    for target in np.round(times * cov.D).astype(np.int64):
-        while done < target:
-            n = int(min(CHUNK, target - done))
-            sanger_steps(V, rng.standard_normal(dtype=SAMPLE_DTYPE, out=buf[:n]), std, lr=cfg.train.lr)
-            done += n
-        state = state_from_weights(V, V, np.zeros(V.shape[0]), cov, tied=True)
-        rows.append({"t": done / cov.D, **observables(state, cov, act, pcs=cfg.output.pcs)})
-    return pd.DataFrame(rows)
-
-
 @reproduction("shallow-exact-pcs", paper="Refinetti & Goldt 2022",
               description="truncated SGD and Sanger's rule learn the exact PCs; overlap matrices vs vanilla")
 def run(out_dir: Path, *, quick: bool, seed: int, quiet: bool) -> None:
     from aelab.results import RunFolder
-    from aelab.shallow.ode import integrate
-    from aelab.shallow.sanger import SangerSystem, identity_distance
+    from aelab.shallow.sanger import identity_distance
     from aelab.shallow.simulate import aggregate_seeds, simulate
-    from aelab.shallow.state import observables
-    from aelab.shallow.theory import initial_state, run_theory
+    from aelab.shallow.theory import run_theory
 
     D = 400 if quick else 2000
     T = 80.0 if quick else 200.0
@@ -95,16 +69,8 @@ def run(out_dir: Path, *, quick: bool, seed: int, quiet: bool) -> None:
     for name, (act, rule) in RULES.items():
         cfg = _config(D, act, rule, T, seeds, 41)
         times = cfg.time_grid()
-        if rule == "sanger":
-            system = SangerSystem(cov=cfg.data.covariance(), lr=cfg.train.lr, K=K)
-            s0 = initial_state(cfg)
-            s0 = type(s0)(A=s0.B, B=s0.B, S=np.tile(s0.S[K:, K:], (2, 2)), bias=s0.bias)
-            states = integrate(system, s0, times)
-            th = pd.DataFrame([{"t": t, **observables(s, system.cov, system.act, pcs=K)} for t, s in zip(times, states)])
-            frames = [sanger_run(cfg, s, times) for s in seeds]
-        else:
-            th, _ = run_theory(cfg, times)
-            _, frames, _ = simulate(cfg, times, quiet=quiet)
+        th, _ = run_theory(cfg, times)  # a tied linear truncated network runs Sanger's rule
+        _, frames, _ = simulate(cfg, times, quiet=quiet)
         sim = aggregate_seeds(frames)
         O_th = _overlaps_from_row(th.iloc[-1], K)
         O_sgd = np.mean([_overlaps_from_row(f.iloc[-1], K) for f in frames], axis=0)

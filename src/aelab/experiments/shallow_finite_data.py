@@ -42,7 +42,7 @@ def run(out_dir: Path, *, quick: bool, seed: int, quiet: bool) -> None:
     Ds = [100, 400] if quick else [250, 1000, 4000]
     Ns = [4, 16, 64, 256] if quick else [4, 8, 16, 32, 64, 128, 256, 512, 1024]
     T = 30.0 if quick else 60.0
-    seeds = [seed + i for i in range(2 if quick else 6)]
+    seeds = [seed + i for i in range(2 if quick else 4)]
     acts = ["linear"] if quick else ["linear", "erf"]
     folder = RunFolder(out_dir)
     folder.write_config({"D": Ds, "N": Ns, "spikes": SPIKES, "bulk": BULK, "time": T, "seeds": seeds,

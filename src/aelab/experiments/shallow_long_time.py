@@ -2,7 +2,7 @@
 for tied and untied erf, linear and ReLU autoencoders; the algebraic approach of untied erf
 networks to the PCA error.
 
-Run folder: ``curves.csv`` (pmse - PCA error, Q_11, T0_11 against t, ODE and SGD),
+Run folder: ``curves.csv`` (pmse - PCA error, Q_11 and tr T0 against t, ODE and SGD),
 ``fixed_points.csv`` (per network: converged, pmse, excess over PCA, unstable / zero eigenvalue
 counts), ``eigenvalues.csv`` (the Jacobian spectra), ``meta.json`` (fitted exponents against
 -2/3, -1/3, +1/3) and ``figure.png``.
@@ -70,13 +70,13 @@ def run(out_dir: Path, *, quick: bool, seed: int, quiet: bool) -> None:
         ops = [order_parameters(s, cov, system.act) for s in states]
         curves.append(pd.DataFrame({"network": name, "side": "theory", "t": times,
                                     "excess": [op.pmse - pca for op in ops], "excess_sem": np.nan,
-                                    "Q_1_1": [op.Q[0, 0] for op in ops], "T0_1_1": [op.T0[0, 0] for op in ops]}))
+                                    "Q_1_1": [op.Q[0, 0] for op in ops], "trT0": [np.trace(op.T0) for op in ops]}))
         if name in ("untied erf", "tied erf"):
             sgd_cfg = _config(D, model, t_sgd, seeds, 30)
             sim, _, _ = simulate(sgd_cfg, sgd_cfg.time_grid(), quiet=quiet)
             curves.append(pd.DataFrame({"network": name, "side": "sgd", "t": sim["t"], "excess": sim["pmse"] - pca,
                                         "excess_sem": sim["pmse_sem"], "Q_1_1": sim["Q_1_1"],
-                                        "T0_1_1": sim["T0_1_1"]}))
+                                        "trT0": sum(sim[f"T0_{k}_{k}"] for k in range(1, len(SPIKES) + 1))}))
         fp = find_fixed_point(system, states[-1])
         fp_rows.append({"network": name, "converged": fp.converged, "pmse": fp.pmse, "pca_error": pca,
                         "excess": fp.pmse - pca, "residual": fp.residual, "n_unstable": fp.n_unstable,
@@ -89,10 +89,10 @@ def run(out_dir: Path, *, quick: bool, seed: int, quiet: bool) -> None:
             late = times > t_ode / 30
             exponents = {"excess": power_law_exponent(times[late], [ops[i].pmse - pca for i in np.flatnonzero(late)]),
                          "Q_1_1": power_law_exponent(times[late], [ops[i].Q[0, 0] for i in np.flatnonzero(late)]),
-                         "T0_1_1": power_law_exponent(times[late], [ops[i].T0[0, 0] for i in np.flatnonzero(late)])}
+                         "trT0": power_law_exponent(times[late], [np.trace(ops[i].T0) for i in np.flatnonzero(late)])}
             Qp, T0p, exp_excess = untied_erf_asymptote(times[-1:], 1.0, cov.eigenvalues / D)
             amplitude = {"excess_ratio": float((ops[-1].pmse - pca) / exp_excess[0]),
-                         "Q_ratio": float(ops[-1].Q[0, 0] / Qp[0]), "T0_ratio": float(ops[-1].T0[0, 0] / T0p[0])}
+                         "Q_ratio": float(ops[-1].Q[0, 0] / Qp[0]), "trT0_ratio": float(np.trace(ops[-1].T0) / T0p[0])}
 
     curves_df = pd.concat(curves, ignore_index=True)
     fps = pd.DataFrame(fp_rows)
@@ -101,7 +101,7 @@ def run(out_dir: Path, *, quick: bool, seed: int, quiet: bool) -> None:
     folder.write_table("eigenvalues.csv", pd.DataFrame(eig_rows))
     _figure(curves_df, fps, pd.DataFrame(eig_rows), D, folder.file("figure.png"))
     folder.write_meta(status="complete", seeds=seeds, untied_erf_exponents=exponents,
-                      predicted_exponents={"excess": -2 / 3, "Q_1_1": -1 / 3, "T0_1_1": 1 / 3},
+                      predicted_exponents={"excess": -2 / 3, "Q_1_1": -1 / 3, "trT0": 1 / 3},
                       untied_erf_amplitude=amplitude,
                       fixed_points=fps.to_dict(orient="records"))
 
@@ -134,7 +134,7 @@ def _figure(curves, fps, eigs, D, path) -> None:
     th = curves[(curves.network == "untied erf") & (curves.side == "theory") & (curves.t > 0)]
     sg = curves[(curves.network == "untied erf") & (curves.side == "sgd") & (curves.t > 0)]
     theory_and_simulation(ax, th["t"], th["Q_1_1"], sg["t"], sg["Q_1_1"], label="Q₁₁", color=COLORS[0])
-    theory_and_simulation(ax, th["t"], th["T0_1_1"], sg["t"], sg["T0_1_1"], label="T0₁₁", color=COLORS[1])
+    theory_and_simulation(ax, th["t"], th["trT0"], sg["t"], sg["trT0"], label="tr T0", color=COLORS[1])
     Q, T0, _ = untied_erf_asymptote(t, 1.0, np.array(SPIKES))
     ax.plot(t, Q, ":", color=COLORS[0])
     ax.plot(t, T0, ":", color=COLORS[1])

@@ -118,8 +118,13 @@ def _figure(curves, summary, ratio, path) -> None:
         row = summary[summary.network == group[0]].iloc[0]
         ax.axhline(row["pca_error"], color="0.5", ls="--", lw=0.8)
         ax.text(0.12, row["pca_error"], "PCA", fontsize=7, color="0.4", va="bottom")
-        ax.axhline(row["floor"], color="k", ls=":", lw=0.8)
-        ax.text(0.12, row["floor"], "bias-free floor (one unit per PC)", fontsize=7, va="bottom")
+        if j == 0:
+            ax.axhline(row["floor"], color="k", ls=":", lw=0.8)
+            ax.text(0.12, row["floor"], "PCA + ρ/(2D): half the PC's variance", fontsize=7, va="bottom")
+        else:
+            n = int(row.get("escape_directions_with_bias", 0) or 0)
+            ax.text(0.12, row["ode_final"] * 1.15, f"no bias: stable fixed point; a trained bias opens {n} "
+                    "escape directions", fontsize=6, va="bottom")
         ax.set_xscale("log")
         ax.set_yscale("log")
         ax.set_xlabel("t")

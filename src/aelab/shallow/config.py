@@ -79,7 +79,8 @@ class TrainConfig(StrictModel):
     """Online SGD: encoder steps of size lr/D^2, decoder lr/D (and bias lr/D), time t = steps / D.
 
     ``rule``: ``vanilla`` SGD, or ``truncated`` SGD in which unit k reconstructs only what
-    units 1..k leave (learns the individual principal components).
+    units 1..k leave (learns the individual principal components); for a tied linear network
+    the truncated rule is Sanger's rule.
     ``weight_decay``: kappa >= 0; every parameter theta also moves by -lr kappa theta per unit time.
     ``seeds``: a list of seeds, or a count n meaning seeds 0..n-1. Each seed draws its own stream
     of samples. ``shared_init`` (default): every seed starts from the initial weights of the first
@@ -172,9 +173,19 @@ class ShallowConfig(StrictModel):
             raise ValueError(f"model.K = {self.model.K} exceeds data.D = {self.data.D}")
         if self.output.times is not None and self.output.times[-1] > self.train.time * (1 + 1e-12):
             raise ValueError("output.times: the last time exceeds train.time")
-        if self.train.rule == "truncated" and self.model.tied:
-            raise ValueError("train.rule: truncated SGD is defined for untied networks only")
+        if self.train.rule == "truncated" and self.model.tied and (
+                self.sanger_rule is False or self.model.bias or self.train.weight_decay):
+            raise ValueError("train.rule: truncated SGD of tied weights is defined only for a linear network "
+                             "without bias or weight decay (Sanger's rule); untie the weights otherwise")
         return self
+
+    @property
+    def sanger_rule(self) -> bool:
+        """Tied linear network with the truncated rule: Sanger's rule (:mod:`aelab.shallow.sanger`)."""
+        from aelab.activations import get_activation
+
+        return (self.model.tied and self.train.rule == "truncated"
+                and get_activation(self.model.activation).name == "linear")
 
     def time_grid(self) -> np.ndarray:
         """The recorded times, snapped to whole SGD steps (multiples of 1/D), t = 0 first."""

@@ -24,7 +24,7 @@ shrinking the encoder and growing the decoder. With one unit on each leading pri
 (eigenvalue rho_tau, rho~ = rho_tau / D) and g = erf(x/sqrt 2), eliminating the fast decoder gives
 the slow equation dQ/dt = -(4 eta / 3 pi) Q^4 for the encoder norm Q = E[lambda^2] of each unit, so
 
-    Q(t) ~ (4 eta t / pi)^(-1/3),   T0(t) ~ (pi / 2) rho~ / Q(t) ~ t^(1/3),
+    Q(t) ~ (4 eta t / pi)^(-1/3),   tr T0(t) ~ (pi / 2) sum_tau rho~_tau / Q(t) ~ t^(1/3),
     pmse(t) - pmse_PCA ~ sum_tau rho~_tau Q(t)^2 / 6 ~ t^(-2/3)
 
 (:func:`untied_erf_asymptote`; derivation in docs/shallow-results.md). Tied erf networks cannot
@@ -42,7 +42,8 @@ from scipy.optimize import root
 from aelab.shallow.ode import OdeSystem, integrate
 from aelab.shallow.state import State, order_parameters
 
-__all__ = ["FixedPoint", "bulk_eigenvalues", "network_vector", "network_state", "velocity", "jacobian", "find_fixed_point",
+__all__ = ["FixedPoint", "bulk_eigenvalues", "network_vector", "network_state", "velocity", "jacobian",
+           "find_fixed_point",
            "long_time_state", "untied_erf_asymptote", "power_law_exponent"]
 
 
@@ -203,20 +204,22 @@ def long_time_state(system: OdeSystem, state0: State, t_end: float, *, rtol: flo
 
 def untied_erf_asymptote(t: np.ndarray, lr: float, rho_over_d: np.ndarray | list[float]
                          ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Leading long-time behaviour of an untied erf autoencoder with one unit per leading PC.
+    """Leading long-time behaviour of an untied erf autoencoder whose K units hold the K leading PCs.
 
-    Returns (Q(t), T0(t) of the unit on the first PC, pmse(t) - pmse_PCA) with
-    Q = (4 eta t / pi)^(-1/3), T0 = (pi/2) rho~_1 / Q, excess = sum rho~ Q^2 / 6.
+    Returns (Q_kk(t) of every unit, tr T0(t), pmse(t) - pmse_PCA) with Q = (4 eta t / pi)^(-1/3),
+    tr T0 = (pi/2) sum rho~ / Q and excess = sum rho~ Q^2 / 6. The units may hold any orthogonal
+    mixture of the leading directions (vanilla SGD does not separate them); these three
+    quantities do not depend on it.
 
     Args:
         t: times (large: the law holds once Q << 1).
         lr: eta.
-        rho_over_d: rho_tau / D of the principal directions the units sit on.
+        rho_over_d: rho_tau / D of the leading principal directions (K values).
     """
     t = np.asarray(t, float)
     rho = np.asarray(rho_over_d, float)
     Q = (4.0 * lr * t / np.pi) ** (-1.0 / 3.0)
-    return Q, 0.5 * np.pi * rho[0] / Q, rho.sum() * Q**2 / 6.0
+    return Q, 0.5 * np.pi * rho.sum() / Q, rho.sum() * Q**2 / 6.0
 
 
 def power_law_exponent(t: np.ndarray, y: np.ndarray) -> float:

@@ -3,7 +3,8 @@
 Per-direction error. With x_tau = e_tau . x (variance rho_tau) and the reconstruction's
 component x_hat_tau = sqrt(D) sum_k b_tau,k g(lambda_k), Stein's lemma gives
 
-    E[(x_tau - x_hat_tau)^2] / D = rho~ - 2 rho~ sum_k b_k a_k E[g'(lambda_k)] + sum_kl b_k b_l E[g(lambda_k) g(lambda_l)]
+    E[(x_tau - x_hat_tau)^2] / D = rho~ - 2 rho~ sum_k b_k a_k E[g'(lambda_k)]
+                                  + sum_kl b_k b_l E[g(lambda_k) g(lambda_l)]
 
 (rho~ = rho_tau / D; a, b the encoder and decoder projections on e_tau); with the bulk's share
 (:func:`bulk_error`, which includes the decoder's weight outside the tracked directions) they
@@ -63,7 +64,10 @@ def _moments(state: State, cov: Covariance, act: Activation) -> tuple[np.ndarray
 
 
 def bulk_error(state: State, cov: Covariance, act: Activation) -> float:
-    """The bulk's share of the population error: (bulk/D) (n_bulk - 2 sum_k S_ba,kk E g'_k) + sum_kl S_bb,kl E g_k g_l."""
+    """The bulk's share of the population error.
+
+    (bulk/D) (n_bulk - 2 sum_k S_ba,kk E[g'_k]) + sum_kl S_bb,kl E[g_k g_l], S the bulk second moment.
+    """
     K = state.K
     dg, i2 = _moments(state, cov, act)
     S = state.S

@@ -57,12 +57,20 @@ def simulate_seed(config: ShallowConfig, seed: int, times: np.ndarray,
     targets = np.round(np.asarray(times) * D).astype(np.int64)
     kw = dict(lr=config.train.lr, act=act, tied=config.model.tied, train_bias=config.model.bias,
               truncated=config.train.rule == "truncated", weight_decay=config.train.weight_decay)
+    if config.sanger_rule:
+        from aelab.shallow.sanger import sanger_steps
+
+        def step(Z):
+            sanger_steps(V, Z, std, lr=config.train.lr)
+    else:
+        def step(Z):
+            sgd_steps(W, V, bias, Z, std, **kw)
     rows, done = [], 0
     buf = np.empty((CHUNK, D), dtype=SAMPLE_DTYPE)
     for target in targets:
         while done < target:
             n = int(min(CHUNK, target - done))
-            sgd_steps(W, V, bias, rng.standard_normal(dtype=SAMPLE_DTYPE, out=buf[:n]), std, **kw)
+            step(rng.standard_normal(dtype=SAMPLE_DTYPE, out=buf[:n]))
             done += n
             if on_steps is not None:
                 on_steps(n)

@@ -17,7 +17,11 @@ __all__ = ["ode_system", "initial_state", "run_theory"]
 
 
 def ode_system(config: ShallowConfig) -> OdeSystem:
-    """The ODE system of a configuration."""
+    """The ODE system of a configuration (Sanger's rule for a tied linear truncated network)."""
+    if config.sanger_rule:
+        from aelab.shallow.sanger import SangerSystem
+
+        return SangerSystem(cov=config.data.covariance(), lr=config.train.lr, K=config.model.K)
     return OdeSystem(
         cov=config.data.covariance(), act=get_activation(config.model.activation), lr=config.train.lr,
         K=config.model.K, tied=config.model.tied, train_bias=config.model.bias,
