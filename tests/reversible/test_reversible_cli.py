@@ -68,7 +68,7 @@ def test_bad_input_exit_2_naming_the_option(command, args, option, capsys, tmp_p
     def boom(*a, **k):  # no work may start before the input is validated
         raise AssertionError("work started")
 
-    for target in ("aelab.reversible.run.simulate", "aelab.reversible.scan.simulate", "aelab.reversible.scan.run_scan",
+    for target in ("aelab.reversible.run.simulate", "aelab.reversible.scan.simulate_rules", "aelab.reversible.scan.run_scan",
                    "aelab.reversible.run.measure"):
         monkeypatch.setattr(target, boom)
     if command == "scan" and option in ("--widths",):

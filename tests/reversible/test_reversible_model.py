@@ -8,7 +8,7 @@ import pytest
 from aelab.reversible.codes import draw_codes
 from aelab.reversible.config import NetSpec, default_widths
 from aelab.reversible.model import draw_network, generate, infer
-from aelab.reversible.simulate import simulate, simulate_loop, standard_error
+from aelab.reversible.simulate import simulate, simulate_loop, simulate_rules, standard_error
 
 
 def test_codes_are_k_sparse_non_negative(rng):
@@ -97,3 +97,16 @@ def test_netspec_rejects_impossible_settings():
         NetSpec(widths=(100, 10), sparsity=1, keep_prob=0.0)
     with pytest.raises(ValueError, match="widths"):
         NetSpec(widths=(100,), sparsity=1)
+
+
+def test_rules_share_the_generated_draws():
+    a = NetSpec(widths=(200, 40), sparsity=3, keep_prob=0.6, threshold=1.5)
+    b = a.model_copy(update={"threshold": 0.0})
+    c = a.model_copy(update={"relu": False})
+    sims = simulate_rules([a, b, c], trials=60, rng=np.random.default_rng(9), per_matrix=12)
+    alone = simulate(a, trials=60, rng=np.random.default_rng(9), per_matrix=12)
+    np.testing.assert_array_equal(sims[0].relative_error, alone.relative_error)
+    np.testing.assert_array_equal(sims[1].values, alone.values)  # the same codes for every rule
+    assert sims[2].mean() > sims[1].mean() > sims[0].mean()  # (a) > (b) > (c) on common draws
+    with pytest.raises(ValueError, match="share"):
+        simulate_rules([a, a.model_copy(update={"keep_prob": 1.0})], trials=4, rng=np.random.default_rng(0))

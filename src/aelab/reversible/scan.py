@@ -21,7 +21,7 @@ from aelab.config import StrictModel
 from aelab.results import RunFolder
 from aelab.reversible import theory
 from aelab.reversible.config import ErrorConfig, NetSpec
-from aelab.reversible.simulate import simulate
+from aelab.reversible.simulate import simulate_rules
 
 __all__ = ["ScanConfig", "run_scan", "plot_scan", "PANELS"]
 
@@ -130,25 +130,32 @@ def run_scan(config: ScanConfig, out_dir: Path, *, quiet: bool = True) -> dict[s
     start = time.perf_counter()
     n_sim = sum(not r["dense"] for r in rows)
     with progress_bar("reversible scan", n_sim, quiet=quiet) as bar:
+        # Rows of a panel with the same generative model (the cases at one rho n, every tau) share
+        # the generated draws: common random numbers, one generation for all inference rules.
+        batches: dict[tuple, list[tuple[dict, NetSpec]]] = {}
         for row in rows:
-            cfg = row["cfg"]
-            spec = _case_spec(cfg, row["case"])
-            pred = theory.predict(spec)
+            spec = _case_spec(row["cfg"], row["case"])
             record = {"panel": row["panel"], "case": row["case"], "x": row["x"], "threshold": spec.threshold,
                       "layers": spec.layers, "sparsity": spec.sparsity, "visible": spec.visible,
-                      "theory": pred.relative_error,
-                      "paper_scale": theory.paper_scale(spec.sparsity, spec.visible, spec.keep_prob),
-                      "exact_support_theory": pred.exact_support if spec.relu else math.nan}
+                      "paper_scale": theory.paper_scale(spec.sparsity, spec.visible, spec.keep_prob)}
+            pred = theory.predict(spec, support=row["case"] == "support")
+            record.update(theory=pred.relative_error, exact_support_theory=pred.exact_support)
             if row["dense"]:
                 theory_rows.append(record)
-                continue
-            sim = simulate(spec, trials=cfg.trials, rng=rng, per_matrix=cfg.per_matrix, dtype=cfg.dtype)
-            record.update(relative_error=sim.mean(), relative_error_sem=sim.sem(),
-                          exact_support=sim.mean("exact_support") if spec.relu else math.nan,
-                          exact_support_sem=sim.sem("exact_support") if spec.relu else math.nan,
-                          trials=sim.trials)
-            sim_rows.append(record)
-            bar.advance()
+            else:
+                key = (row["panel"], spec.widths, spec.sparsity, spec.keep_prob, spec.nonzero)
+                batches.setdefault(key, []).append((record, spec))
+        for items in batches.values():
+            cfg = config.base
+            specs = [spec for _, spec in items]
+            sims = simulate_rules(specs, trials=cfg.trials, rng=rng, per_matrix=cfg.per_matrix, dtype=cfg.dtype)
+            for (record, spec), sim in zip(items, sims):
+                record.update(relative_error=sim.mean(), relative_error_sem=sim.sem(),
+                              exact_support=sim.mean("exact_support") if spec.relu else math.nan,
+                              exact_support_sem=sim.sem("exact_support") if spec.relu else math.nan,
+                              trials=sim.trials)
+                sim_rows.append(record)
+                bar.advance()
     elapsed = time.perf_counter() - start
     sims, curves = pd.DataFrame(sim_rows), pd.DataFrame(theory_rows)
     folder.write_table("scan.csv", sims)

@@ -16,7 +16,7 @@ from aelab.reversible.codes import SparseCodes, draw_codes, get_law
 from aelab.reversible.config import NetSpec
 from aelab.reversible.model import draw_network, generate, infer
 
-__all__ = ["Simulation", "simulate", "simulate_loop", "draw_errors"]
+__all__ = ["Simulation", "simulate", "simulate_rules", "simulate_loop", "draw_errors"]
 
 _BUDGET = 1 << 23  # elements of one (G, P, width) layer array per batch
 
@@ -109,12 +109,28 @@ def simulate(spec: NetSpec, *, trials: int, rng: np.random.Generator, per_matrix
         per_matrix: draws per weight matrix (default: all draws share one matrix).
         dtype: float64 or float32 for the weights and activations.
     """
+    return simulate_rules([spec], trials=trials, rng=rng, per_matrix=per_matrix, dtype=dtype)[0]
+
+
+def simulate_rules(specs: list[NetSpec], *, trials: int, rng: np.random.Generator, per_matrix: int | None = None,
+                   dtype=np.float64) -> list[Simulation]:
+    """Several inference rules (ReLU or not, threshold, bias) on the same generated draws.
+
+    The specs must share the generative model (widths, sparsity, keep-probability, law of the code);
+    common draws make the rules' differences precise and cost one generation for all of them.
+    """
+    spec = specs[0]
+    generative = ("widths", "sparsity", "keep_prob", "nonzero")
+    for other in specs[1:]:
+        if any(getattr(other, f) != getattr(spec, f) for f in generative):
+            raise ValueError("simulate_rules: the specs must share widths, sparsity, keep_prob and nonzero")
     law = get_law(spec.nonzero)
     per = min(per_matrix or trials, trials)
     n_groups = math.ceil(trials / per)
     width = max(spec.widths)
     matrix_size = sum(spec.widths[i] * spec.widths[i + 1] for i in range(spec.layers))
-    parts, groups = [], []
+    parts: list[list[dict]] = [[] for _ in specs]
+    groups = []
     done_groups = 0
     while done_groups < n_groups:
         g_count = max(1, min(n_groups - done_groups, _BUDGET // max(1, per * width), _BUDGET // matrix_size))
@@ -125,14 +141,13 @@ def simulate(spec: NetSpec, *, trials: int, rng: np.random.Generator, per_matrix
             size = min(step, per - start)
             codes = draw_codes(rng, spec.hidden, spec.sparsity, law, (g_count, size))
             layers = generate(net, spec, codes, rng)
-            estimates = infer(net, spec, layers[0])
-            stats = draw_errors(spec, codes, layers, estimates)
-            gid = np.repeat(np.arange(done_groups, done_groups + g_count), size)
             keep = (start + np.tile(np.arange(size), g_count)) < np.repeat(draws_left, size)
-            parts.append({k: v[keep] for k, v in stats.items()})
-            groups.append(gid[keep])
+            for rule, part in zip(specs, parts):
+                stats = draw_errors(rule, codes, layers, infer(net, rule, layers[0]))
+                part.append({k: v[keep] for k, v in stats.items()})
+            groups.append(np.repeat(np.arange(done_groups, done_groups + g_count), size)[keep])
         done_groups += g_count
-    return _collect(parts, groups)
+    return [_collect(part, groups) for part in parts]
 
 
 def simulate_loop(spec: NetSpec, *, trials: int, rng: np.random.Generator, dtype=np.float64) -> Simulation:
