@@ -10,7 +10,7 @@ from aelab.cli import main
 from aelab.config import load_config
 from aelab.errors import ConfigError
 from aelab.shallow.real_data import (RealData, RealDataConfig, gaussian_sgd, image_error, images_sgd, largest_gap,
-                                     load_real_data, real_data_covariance, run_real_data, theory)
+                                     load_real_data, ode_theory, real_data_covariance, run_real_data)
 
 
 def _synthetic_images(D=80, N=8000, n_test=4000, seed=0) -> RealData:
@@ -46,7 +46,7 @@ def test_three_sides_agree_on_gaussian_images():
                                        "train": {"lr": 1.0, "time": 20.0, "seeds": [0, 1, 2]},
                                        "output": {"points": 6, "spacing": "linear"}})
     times = cfg.output.time_grid(data.D, cfg.train.time)
-    th = theory(cfg, data, times)
+    th = ode_theory(cfg, data, times)
     im = [images_sgd(cfg, data, s, times) for s in cfg.train.seeds]
     ga = [gaussian_sgd(cfg, data, s, times) for s in cfg.train.seeds]
     assert th["pmse"].iloc[0] == pytest.approx(im[0]["pmse"].iloc[0], rel=1e-10)  # one initial point
@@ -120,4 +120,12 @@ def test_mnist_zero_variance_pixels_are_frozen_directions(data_env):
     assert data.D == 784 and data.zero_directions > 20
     cov = data.covariance()
     assert cov.pca_error(0) == pytest.approx(0.25, rel=1e-3)  # entries have std 0.5 after the global scaling
-    assert largest_gap.__doc__
+
+
+def test_largest_gap():
+    import pandas as pd
+
+    a = pd.DataFrame({"t": [0.0, 1.0, 2.0], "pmse": [1.0, 0.5, 0.25]})
+    b = pd.DataFrame({"t": [0.0, 1.0, 2.0], "pmse_images": [1.0, 0.6, 0.2]})
+    gap = largest_gap(a, b, "pmse_images")
+    assert gap["max_abs"] == pytest.approx(0.1) and gap["time"] == 1.0 and gap["max_rel"] == pytest.approx(0.2)

@@ -41,7 +41,7 @@ from aelab.shallow.simulate import CHUNK, SAMPLE_DTYPE, aggregate_seeds
 from aelab.shallow.state import observables, state_from_weights
 
 __all__ = ["ImagesConfig", "RealDataConfig", "RealData", "load_real_data", "real_data_covariance", "run_real_data",
-           "images_sgd", "gaussian_sgd", "image_error", "largest_gap", "DATASETS"]
+           "ode_theory", "images_sgd", "gaussian_sgd", "image_error", "largest_gap", "plot_real_data", "DATASETS"]
 
 #: data sets the paper's preprocessing applies to, with their input dimension after grayscale
 DATASETS = {"cifar10": 1024, "fashion-mnist": 784, "mnist": 784}
@@ -75,7 +75,7 @@ class RealDataConfig(StrictModel):
         D = DATASETS[self.data.name]
         if self.data.D is not None and self.data.D != D:
             raise ValueError(f"data.D = {self.data.D} does not match {self.data.name} images (D = {D} after "
-                             "grayscale); leave data.D out or set it to {D}".replace("{D}", str(D)))
+                             f"grayscale); leave data.D out or set it to {D}")
         if self.model.K > D:
             raise ValueError(f"model.K = {self.model.K} exceeds the input dimension D = {D}")
         if self.data.samples is not None and self.data.samples < D:
@@ -302,7 +302,7 @@ def gaussian_sgd(cfg: RealDataConfig, data: RealData, seed: int, times: np.ndarr
     return pd.DataFrame(rows)
 
 
-def theory(cfg: RealDataConfig, data: RealData, times: np.ndarray) -> pd.DataFrame:
+def ode_theory(cfg: RealDataConfig, data: RealData, times: np.ndarray) -> pd.DataFrame:
     """The ODE over all D directions from the initial weights of the first seed."""
     act = get_activation(cfg.model.activation)
     cov = data.covariance()
@@ -351,7 +351,7 @@ def run_real_data(cfg: RealDataConfig, out_dir: str | Path, *, quiet: bool = Tru
     with progress_bar("real data", len(sides) * (1 + len(seeds)), quiet=quiet) as bar:
         if "theory" in sides:
             t0 = _time.perf_counter()
-            tables["theory"] = theory(cfg, data, times)
+            tables["theory"] = ode_theory(cfg, data, times)
             timings["theory_seconds"] = _time.perf_counter() - t0
             bar.advance(1 + len(seeds))
         for side, fn in (("images", images_sgd), ("gaussian", gaussian_sgd)):
