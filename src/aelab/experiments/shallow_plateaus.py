@@ -44,7 +44,8 @@ def _escape_horizon(init: float, lr: float, lam_min: float, dg0: float) -> float
 def run(out_dir: Path, *, quick: bool, seed: int, quiet: bool) -> None:
     from aelab.activations import get_activation
     from aelab.results import RunFolder
-    from aelab.shallow.plateaus import crossing_times, detect_plateaus, escape_times, fit_log_slope, match_ranks
+    from aelab.shallow.plateaus import (crossing_times, detect_plateaus, escape_times, fit_log_slope,
+                                        linear_escape_rate, match_ranks)
     from aelab.shallow.simulate import simulate
     from aelab.shallow.theory import run_theory
 
@@ -98,7 +99,7 @@ def run(out_dir: Path, *, quick: bool, seed: int, quiet: bool) -> None:
                 esc = crossing_times(times, th["pmse"].to_numpy(), [cov.pca_error(r) for r in range(4)])
                 for m, te in enumerate(esc):
                     sweep_rows.append({"activation": act, "parameter": kind, "value": float(v), "escape": m + 1,
-                                       "time": te, "rate": eta * dg0 * cov.eigenvalues[m] / D})
+                                       "time": te, "rate": linear_escape_rate(eta, cov.eigenvalues[m] / D, dg0)})
     sweeps = pd.DataFrame(sweep_rows)
 
     # slopes d t_escape / d ln(1/init) against the prediction 1 / (lr g'(0) rho_m / D)
