@@ -84,6 +84,7 @@ def _figure(folder, names, path) -> None:
             ax.axhline(level, color="0.6", lw=0.6, ls="--")
         gap = meta["gaps"].get("theory_vs_images", {})
         ax.set_xscale("symlog", linthresh=0.1)
+        ax.set_xlim(left=0.0)
         ax.set_yscale("log")
         ax.set_xlabel("t")
         ax.set_ylabel("|x − x̂|² / D")

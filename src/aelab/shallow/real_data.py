@@ -407,6 +407,8 @@ def plot_real_data(cfg: RealDataConfig, tables: dict[str, pd.DataFrame], pca: li
     for r in range(1, len(pca)):
         ax.axhline(pca[r], color="0.6", lw=0.7, ls="--")
         ax.text(ax.get_xlim()[0], pca[r], f"PCA {r}", fontsize=7, color="0.4", va="bottom")
+    ax.set_xscale("symlog", linthresh=0.1)
+    ax.set_xlim(left=0.0)
     ax.set_yscale("log")
     ax.set_xlabel("t (SGD steps / D)")
     ax.set_ylabel("error |x - x̂|² / D")
