@@ -32,8 +32,8 @@ def _config(D: int, act: str, time: float, seeds: list[int]):
     })
 
 
-@reproduction("shallow-finite-data", paper="Refinetti & Goldt 2022 (extension)",
-              description="SGD cycling over N samples vs the online ODE: the gap ~ K bulk / N, not a function of N/D")
+@reproduction("shallow-finite-data", paper="Refinetti & Goldt 2022",
+              description="extension: SGD cycling over N samples vs the online ODE; gap ~ K bulk / N, not N/D")
 def run(out_dir: Path, *, quick: bool, seed: int, quiet: bool) -> None:
     from aelab.results import RunFolder
     from aelab.shallow.finite_data import finite_data_sgd, finite_sample_excess, parting_time
