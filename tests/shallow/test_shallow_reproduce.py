@@ -1,5 +1,5 @@
 """`aelab reproduce` entries of the shallow results: listed, and each one runs in quick mode end to end
-(marked slow: about 10-25 s each; CI runs them with `pytest -m slow`)."""
+(about 10-25 s each on two cores; they are part of the default suite, so CI runs every entry)."""
 
 import json
 
@@ -28,7 +28,6 @@ def _meta(folder):
     return meta
 
 
-@pytest.mark.slow
 def test_sequential_pcs_quick(tmp_path):
     run_reproduction("shallow-sequential-pcs", tmp_path, quick=True, quiet=True)
     meta = _meta(tmp_path)
@@ -40,7 +39,6 @@ def test_sequential_pcs_quick(tmp_path):
         assert slope["fitted"] == pytest.approx(slope["predicted"], rel=0.02 if key.startswith("linear") else 0.2)
 
 
-@pytest.mark.slow
 def test_long_time_quick(tmp_path):
     run_reproduction("shallow-long-time", tmp_path, quick=True, quiet=True)
     meta = _meta(tmp_path)
@@ -50,7 +48,6 @@ def test_long_time_quick(tmp_path):
     assert meta["untied_erf_exponents"]["excess"] == pytest.approx(-2 / 3, abs=0.06)
 
 
-@pytest.mark.slow
 def test_relu_bias_quick(tmp_path):
     run_reproduction("shallow-relu-bias", tmp_path, quick=True, quiet=True)
     _meta(tmp_path)
@@ -61,7 +58,6 @@ def test_relu_bias_quick(tmp_path):
     assert s.loc["3 units, 2 spikes, bias", "ode_final"] < 1.1 * s.loc["3 units, 2 spikes, bias", "pca_error"]
 
 
-@pytest.mark.slow
 def test_exact_pcs_quick(tmp_path):
     run_reproduction("shallow-exact-pcs", tmp_path, quick=True, quiet=True)
     _meta(tmp_path)
@@ -72,7 +68,6 @@ def test_exact_pcs_quick(tmp_path):
         assert s.loc[rule, "identity_distance_sgd"] > 0.3
 
 
-@pytest.mark.slow
 @pytest.mark.data
 def test_real_data_quick(shared_data, tmp_path, monkeypatch):
     monkeypatch.setenv("AELAB_DATA", str(shared_data))
@@ -84,7 +79,6 @@ def test_real_data_quick(shared_data, tmp_path, monkeypatch):
     assert gaps["theory_vs_images_max_rel"].max() < 0.05
 
 
-@pytest.mark.slow
 def test_finite_data_quick(tmp_path):
     run_reproduction("shallow-finite-data", tmp_path, quick=True, quiet=True)
     _meta(tmp_path)
