@@ -13,14 +13,18 @@ seed, for untied autoencoders with a linear code layer and a linear output. Meth
 * ``batchnorm``, ``residual``: the activation's usual initialisation (He for ReLU-like, Xavier
   otherwise) plus batch normalisation or residual connections.
 
-Every run reports the final normalised test loss and its wall time (pretraining included). The
+Every run reports the final normalised test loss, its wall time and its CPU time (pretraining
+included; on a shared machine the CPU time is the steadier measure of cost). The
 study writes ``results.csv`` (one row per run, rewritten after each run, so an interrupted study
 continues where it stopped), ``summary.csv`` (mean and standard error over seeds), the figures
 ``final_loss.png`` and ``loss_vs_time.png`` and ``answer.json`` (how often pretraining wins).
+Runs use one torch thread (the models are small) and are timed from model construction to the
+last evaluation, the data being loaded beforehand.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 import math
 import time
@@ -105,7 +109,7 @@ def _one(grid: Grid, cell: dict[str, Any], data_dir: str | None) -> dict[str, An
     from aelab.train.run import run_training
 
     row: dict[str, Any] = dict(cell)
-    start = time.perf_counter()
+    start, cpu_start = time.perf_counter(), time.process_time()
     try:
         cfg = make_config(grid, **cell, data_dir=data_dir)
         out = run_training(cfg, None, quiet=True)
@@ -119,6 +123,7 @@ def _one(grid: Grid, cell: dict[str, Any], data_dir: str | None) -> dict[str, An
             raise
         row.update(final_test_loss=math.nan, min_test_loss=math.nan, status="not applicable", note=str(exc)[:200])
     row["seconds"] = time.perf_counter() - start
+    row["cpu_seconds"] = time.process_time() - cpu_start
     return row
 
 
@@ -143,15 +148,30 @@ def run_comparison(grid: Grid | str, out_dir: str | Path, *, seed: int = 0, quie
     cells = [dict(zip(_KEY, values)) for values in itertools.product(
         grid.datasets, grid.depths, grid.activations, grid.methods, grid.optimizers,
         tuple(seed + s for s in grid.seeds))]
+    from aelab.train.config import DataSection
+    from aelab.train.data import load_arrays
+
+    for dataset in grid.datasets:  # load (and cache) the data before any run is timed
+        load_arrays(DataSection(name=dataset, data_dir=data_dir, n_train=grid.n_train, n_test=grid.n_test))
+    import torch
+
     rows = []
     start = time.perf_counter()
-    with progress_bar("comparison", total=len(cells), quiet=quiet) as bar:
-        for cell in cells:
-            key = tuple(cell[k] for k in _KEY)
-            rows.append(done[key] if key in done else _one(grid, cell, data_dir))
-            if key not in done:
-                folder.write_table("results.csv", pd.DataFrame(rows))
-            bar.advance()
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)  # small models: threads cost more than they give, and much more on a busy machine
+    try:
+        todo = [c for c in cells if tuple(c[k] for k in _KEY) not in done]
+        if todo:  # warm torch up, so that the first timed run is not charged for it
+            _one(dataclasses.replace(grid, steps=min(grid.steps, 20)), todo[0], data_dir)
+        with progress_bar("comparison", total=len(cells), quiet=quiet) as bar:
+            for cell in cells:
+                key = tuple(cell[k] for k in _KEY)
+                rows.append(done[key] if key in done else _one(grid, cell, data_dir))
+                if key not in done:
+                    folder.write_table("results.csv", pd.DataFrame(rows))
+                bar.advance()
+    finally:
+        torch.set_num_threads(threads)
     results = pd.DataFrame(rows)
     folder.write_table("results.csv", results)
     summary = summarise(results)
@@ -166,17 +186,21 @@ def run_comparison(grid: Grid | str, out_dir: str | Path, *, seed: int = 0, quie
 
 
 def summarise(results):
-    """Mean and standard error over seeds of the final test loss and the wall time, per cell."""
+    """Mean and standard error over seeds of the final test loss, and the mean wall and CPU times, per cell."""
     import numpy as np
 
     keys = [k for k in _KEY if k != "seed"]
-    ok = results.assign(finite=np.isfinite(results["final_test_loss"].astype(float)))
-    grouped = ok.groupby(keys, sort=False)
+
+    def sem(values) -> float:
+        v = np.asarray(values, dtype=float)
+        return float(np.std(v, ddof=1) / np.sqrt(len(v))) if len(v) > 1 and np.isfinite(v).all() else math.nan
+
+    grouped = results.groupby(keys, sort=False)
     summary = grouped.agg(
         final_test_loss=("final_test_loss", "mean"),
-        final_test_loss_sem=("final_test_loss", lambda s: float(np.std(s, ddof=1) / np.sqrt(len(s))) if len(s) > 1
-                             else math.nan),
+        final_test_loss_sem=("final_test_loss", sem),
         seconds=("seconds", "mean"),
+        cpu_seconds=("cpu_seconds", "mean"),
         runs=("final_test_loss", "size"),
         diverged=("status", lambda s: int((s == "diverged").sum())),
         status=("status", lambda s: ",".join(sorted(set(s)))),
@@ -225,8 +249,8 @@ def _plot_losses(summary, grid: Grid, path: Path) -> None:
     from aelab.plots import new_figure, plt, save_figure
 
     panels = list(itertools.product(grid.datasets, grid.depths, grid.optimizers))
-    ncols = len(grid.depths) * len(grid.optimizers)
-    fig, axes = new_figure(ncols=ncols, nrows=len(grid.datasets), width=4.4, height=2.6)
+    nrows = len(grid.datasets) * len(grid.depths)
+    fig, axes = new_figure(ncols=len(grid.optimizers), nrows=nrows, width=4.4, height=2.5)
     from matplotlib.colors import LogNorm
 
     finite = summary["final_test_loss"].astype(float)
@@ -251,29 +275,44 @@ def _plot_losses(summary, grid: Grid, path: Path) -> None:
         ax.set_yticks(range(len(grid.activations)), grid.activations, fontsize=6)
         ax.set_title(f"{dataset}, L={depth}, {opt}", fontsize=8)
     if image is not None:
-        fig.colorbar(image, ax=axes, shrink=0.6, label="final normalised test loss")
+        fig.colorbar(image, ax=axes, shrink=0.5, label="final normalised test loss (mean over seeds)")
     save_figure(fig, path)
     plt.close("all")
 
 
 def _plot_time(summary, path: Path) -> None:
+    """Left: mean CPU time per run by method and depth; right: final loss against CPU time."""
     import numpy as np
+    from matplotlib.ticker import NullFormatter, ScalarFormatter
 
     from aelab.plots import COLORS, new_figure, save_figure
 
-    fig, axes = new_figure(width=6.0, height=4.2)
+    fig, axes = new_figure(ncols=2, width=5.2, height=4.0)
     ax = axes[0, 0]
+    depths = sorted(summary["depth"].unique())
+    width = 0.8 / max(1, len(depths))
+    for k, depth in enumerate(depths):
+        rows = summary[summary["depth"] == depth]
+        means = [rows.loc[rows["method"] == m, "cpu_seconds"].mean() for m in METHODS]
+        ax.bar(np.arange(len(METHODS)) + (k - (len(depths) - 1) / 2) * width, means, width,
+               color=COLORS[k % len(COLORS)], label=f"L = {depth}")
+    ax.set_xticks(range(len(METHODS)), METHODS, rotation=45, ha="right", fontsize=7)
+    ax.set_ylabel("CPU time per run (s, one thread, mean)")
+    ax.legend(fontsize=7, frameon=False)
+    ax = axes[0, 1]
     for k, method in enumerate(METHODS):
         for opt, marker in (("sgd", "o"), ("adam", "^")):
             rows = summary[(summary["method"] == method) & (summary["optimizer"] == opt)]
             y = rows["final_test_loss"].astype(float)
             ok = np.isfinite(y)
-            ax.plot(rows["seconds"][ok], y[ok], marker, ms=3.5, mfc="none", color=COLORS[k % len(COLORS)],
+            ax.plot(rows["cpu_seconds"][ok], y[ok], marker, ms=3.5, mfc="none", color=COLORS[k % len(COLORS)],
                     label=f"{method}" if opt == "sgd" else None)
     ax.plot([], [], "o", color="gray", mfc="none", label="SGD")
     ax.plot([], [], "^", color="gray", mfc="none", label="Adam")
     ax.set_xscale("log")
-    ax.set_xlabel("wall time per run (s)")
+    ax.xaxis.set_major_formatter(ScalarFormatter())
+    ax.xaxis.set_minor_formatter(NullFormatter())
+    ax.set_xlabel("CPU time per run (s, one thread)")
     ax.set_ylabel("final normalised test loss")
-    ax.legend(fontsize=7, frameon=False, ncol=2)
+    ax.legend(fontsize=6, frameon=False, ncol=2)
     save_figure(fig, path)
