@@ -12,7 +12,7 @@ from aelab.reversible.simulate import simulate, simulate_loop, simulate_rules, s
 
 
 def test_codes_are_k_sparse_non_negative(rng):
-    for width, k in [(50, 3), (10, 8), (7, 7)]:
+    for width, k in [(50, 3), (10, 8), (7, 7), (1000, 300)]:
         codes = draw_codes(rng, width, k, "uniform", (20, 5))
         assert codes.indices.shape == (20, 5, k)
         srt = np.sort(codes.indices, axis=-1)
@@ -20,6 +20,10 @@ def test_codes_are_k_sparse_non_negative(rng):
         dense = codes.dense()
         assert np.all(np.count_nonzero(dense, axis=-1) == k)
         assert np.all((dense == 0) | ((dense >= 1) & (dense <= 2)))
+    # Every unit is in the support with probability k/m, for both ways of drawing supports.
+    for width, k in [(40, 5), (40, 20)]:
+        hits = np.count_nonzero(draw_codes(rng, width, k, "constant", (20_000,)).dense(), axis=0)
+        assert np.allclose(hits / 20_000, k / width, atol=5 * np.sqrt(k / width / 20_000))
 
 
 def test_batched_model_equals_per_draw_products(rng):
@@ -42,6 +46,17 @@ def test_batched_model_equals_per_draw_products(rng):
             e2 = np.maximum(w2.T @ e1 - 0.7 * np.linalg.norm(e1) - 0.01, 0.0)
             np.testing.assert_allclose(estimates[0][g, p], e1, rtol=1e-10, atol=1e-14)
             np.testing.assert_allclose(estimates[1][g, p], e2, rtol=1e-10, atol=1e-14)
+
+
+def test_dense_and_sparse_top_products_agree(rng):
+    # k > m/16 takes the dense product, k <= m/16 the gathered rows: same numbers.
+    for k in (2, 12):
+        spec = NetSpec(widths=(30, 64), sparsity=k)
+        net = draw_network(spec, rng, count=2)
+        codes = draw_codes(rng, 64, k, "uniform", (2, 3))
+        x = generate(net, spec, codes, rng)[0]
+        ref = np.maximum(spec.alpha(1) * np.einsum("gpm,gmn->gpn", codes.dense(), net.forward[0]), 0.0)
+        np.testing.assert_allclose(x, ref, rtol=1e-12, atol=1e-15)
 
 
 def test_dropout_keeps_a_fraction_rho(rng):

@@ -122,16 +122,17 @@ def draw_codes(rng: np.random.Generator, width: int, sparsity: int, law: Nonzero
     """
     law = get_law(law) if isinstance(law, str) else law
     count = int(np.prod(shape, dtype=np.int64))
-    if 4 * sparsity <= width:
-        # Rejection: draw k indices with replacement, redraw rows with repeats (rare when k << m).
+    if sparsity * sparsity <= width:
+        # Rejection: draw k indices with replacement and redraw the rows with a repeat; a row has no
+        # repeat with probability about exp(-k^2/(2m)) >= exp(-1/2), so few rounds are needed.
         idx = rng.integers(0, width, size=(count, sparsity))
-        while True:
+        while sparsity > 1:
             srt = np.sort(idx, axis=1)
-            bad = np.any(srt[:, 1:] == srt[:, :-1], axis=1) if sparsity > 1 else np.zeros(count, bool)
+            bad = np.any(srt[:, 1:] == srt[:, :-1], axis=1)
             if not bad.any():
                 break
             idx[bad] = rng.integers(0, width, size=(int(bad.sum()), sparsity))
     else:
-        idx = np.argsort(rng.random((count, width)), axis=1)[:, :sparsity]
+        idx = np.argpartition(rng.random((count, width)), sparsity - 1, axis=1)[:, :sparsity]
     values = law.sample(rng, (count, sparsity))
     return SparseCodes(idx.reshape(*shape, sparsity), values.reshape(*shape, sparsity), width)

@@ -43,9 +43,14 @@ def draw_network(spec: NetSpec, rng: np.random.Generator, count: int = 1, dtype=
 
 
 def _top_product(forward: np.ndarray, codes: SparseCodes) -> np.ndarray:
-    """W h for sparse codes: sum_i h_i (row i of A), gathering only the k rows used. (G, P, n)."""
+    """W h for sparse codes: sum_i h_i (row i of A), gathering only the k rows used. (G, P, n).
+
+    Codes that are not very sparse (k > m/16) go through one dense matrix product instead.
+    """
     count, draws, k = codes.indices.shape
     width = forward.shape[2]
+    if 16 * k > forward.shape[1]:
+        return np.matmul(codes.dense(forward.dtype), forward)
     out = np.empty((count, draws, width), dtype=forward.dtype)
     step = max(1, _GATHER_BUDGET // max(1, count * k * width))
     g = np.arange(count)[:, None, None]
