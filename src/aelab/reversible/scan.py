@@ -212,10 +212,9 @@ def plot_scan(sims, curves, path: Path, config: ScanConfig) -> Path:
     ax.legend(fontsize=6)
     ax = axes[4]
     panel(ax, "threshold", cases=("threshold",))
-    th = curves[curves.panel == "threshold"]
-    if not th.empty:
-        best = th.loc[th.theory.idxmin()]
-        ax.axvline(best.x, color="0.6", lw=0.8, ls="--", label=f"tau* = {best.x:.2f}")
+    if not curves[curves.panel == "threshold"].empty:
+        best = theory.optimal_threshold(_one_layer(base).net(0.0))
+        ax.axvline(best, color="0.6", lw=0.8, ls="--", label=f"tau* = {best:.3f}")
         ax.legend(fontsize=6)
     ax.set(yscale="log", xlabel="tau (b = -tau |x|)", ylabel="relative error", title="error against the threshold")
     ax = axes[5]

@@ -394,10 +394,19 @@ def optimal_threshold(spec: NetSpec, *, upper: float = 8.0) -> float:
 
 
 def support_threshold(spec: NetSpec, *, upper: float = 12.0) -> float:
-    """The threshold tau maximising the predicted probability of exact support recovery."""
-    res = minimize_scalar(lambda t: -predict(spec.with_threshold(t)).exact_support, bounds=(0.0, upper),
+    """The threshold tau maximising the predicted probability of exact support recovery.
+
+    Where that probability is 0 for every tau (too little signal), the error-optimal threshold.
+    """
+    grid = np.linspace(0.0, upper, 25)
+    probs = [predict(spec.with_threshold(t)).exact_support for t in grid]
+    i = int(np.argmax(probs))
+    if probs[i] <= 1e-12:
+        return optimal_threshold(spec)
+    lo, hi = grid[max(i - 1, 0)], grid[min(i + 1, grid.size - 1)]
+    res = minimize_scalar(lambda t: -predict(spec.with_threshold(t)).exact_support, bounds=(lo, hi),
                           method="bounded", options={"xatol": 1e-3})
-    return float(res.x)
+    return float(res.x) if -res.fun >= probs[i] else float(grid[i])
 
 
 def high_snr_error(hidden: int, sparsity: int, visible: int, keep_prob: float, tau):
