@@ -1,0 +1,620 @@
+"""Compiled kernels of the state evolution (numba): one layer step and the depth recursions.
+
+The registry activations are given by an integer code (and a parameter, the leaky-ReLU slope).
+The decoder's Gaussian smoothing H1(m, b) = E phi(m + b z), H2(m, b) = E phi(m + b z)^2 is in
+closed form for piecewise-linear phi (linear, ReLU, leaky ReLU, hard tanh) and erf's H1, and
+read from precomputed tables otherwise (tanh, sigmoid via tanh, softplus via its ReLU residual,
+erf's H2). The outer expectation over z1 is a composite Gauss-Legendre rule split at the kinks
+and graded geometrically towards the sharp features of the integrand, so that it keeps its
+accuracy for any scale of the arguments. See :mod:`aelab.deep.smoothing` for the tables and the
+NumPy reference implementation these kernels are tested against.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from numba import njit, prange
+
+LINEAR, RELU, LEAKY, TANH, ERF, SIGMOID, SOFTPLUS, HARDTANH = range(8)
+CODES = {"linear": LINEAR, "relu": RELU, "leaky_relu": LEAKY, "tanh": TANH, "erf": ERF,
+         "sigmoid": SIGMOID, "softplus": SOFTPLUS, "hardtanh": HARDTANH}
+ODD = (LINEAR, TANH, ERF, HARDTANH)
+
+Z_MAX = 10.0
+BIG = 1e150
+_SQRT2 = math.sqrt(2.0)
+_INV_SQRT2PI = 1.0 / math.sqrt(2.0 * math.pi)
+_MAX_BREAKS = 320
+R_SERIES = 0.25  # |m| + 7 b below which H1, H2 of tanh and erf come from their Taylor series
+
+
+def _series():
+    """Taylor coefficients of tanh, tanh^2 and erf(x / sqrt 2)^2 through degree 21."""
+    from scipy.special import bernoulli, factorial
+
+    deg = 22
+    n = np.arange(1, deg // 2 + 1)
+    B = bernoulli(2 * deg)[2 * n]
+    tanh = np.zeros(deg + 1)
+    tanh[2 * n - 1] = 2.0 ** (2 * n) * (2.0 ** (2 * n) - 1.0) * B / factorial(2 * n)
+    k = np.arange(deg // 2)
+    erf = np.zeros(deg + 1)
+    erf[2 * k + 1] = math.sqrt(2.0 / math.pi) * (-1.0) ** k / (2.0**k * factorial(k) * (2 * k + 1))
+    return tanh, np.convolve(tanh, tanh)[:deg + 1], np.convolve(erf, erf)[:deg + 1]
+
+
+TANH_C, TANH2_C, ERF2_C = _series()
+
+
+# --- activations -----------------------------------------------------------------------------
+@njit(cache=True)
+def act_f(code, p, x):
+    if code == LINEAR:
+        return x
+    if code == RELU:
+        return x if x > 0.0 else 0.0
+    if code == LEAKY:
+        return x if x > 0.0 else p * x
+    if code == TANH:
+        return math.tanh(x)
+    if code == ERF:
+        return math.erf(x / _SQRT2)
+    if code == SIGMOID:
+        if x >= 0.0:
+            return 1.0 / (1.0 + math.exp(-x))
+        e = math.exp(x)
+        return e / (1.0 + e)
+    if code == SOFTPLUS:
+        return max(x, 0.0) + math.log1p(math.exp(-abs(x)))
+    # HARDTANH
+    return min(max(x, -1.0), 1.0)
+
+
+@njit(cache=True)
+def act_df(code, p, x):
+    if code == LINEAR:
+        return 1.0
+    if code == RELU:
+        return 1.0 if x > 0.0 else 0.0
+    if code == LEAKY:
+        return 1.0 if x > 0.0 else p
+    if code == TANH:
+        c = math.tanh(x)
+        return 1.0 - c * c
+    if code == ERF:
+        return math.sqrt(2.0 / math.pi) * math.exp(-0.5 * x * x)
+    if code == SIGMOID or code == SOFTPLUS:
+        s = act_f(SIGMOID, 0.0, x)
+        return s * (1.0 - s) if code == SIGMOID else s
+    return 1.0 if abs(x) < 1.0 else 0.0
+
+
+@njit(cache=True)
+def act_inv(code, p, y):
+    """(found, x) with act(x) = y for the monotone registry activations."""
+    if code == LINEAR:
+        return True, y
+    if code == RELU:
+        return (True, y) if y >= 0.0 else (False, 0.0)
+    if code == LEAKY:
+        if y >= 0.0:
+            return True, y
+        return (True, y / p) if p > 0.0 else (False, 0.0)
+    if code == TANH:
+        return (True, math.atanh(y)) if abs(y) < 1.0 else (False, 0.0)
+    if code == SIGMOID:
+        return (True, math.log(y / (1.0 - y))) if 0.0 < y < 1.0 else (False, 0.0)
+    if code == SOFTPLUS:
+        return (True, y + math.log(-math.expm1(-y))) if y > 0.0 else (False, 0.0)
+    if code == HARDTANH:
+        return (True, y) if abs(y) <= 1.0 else (False, 0.0)
+    # ERF: bisection (erf(x / sqrt 2) = y)
+    if not abs(y) < 1.0:
+        return False, 0.0
+    lo, hi = -40.0, 40.0
+    for _ in range(200):
+        mid = 0.5 * (lo + hi)
+        if math.erf(mid / _SQRT2) < y:
+            lo = mid
+        else:
+            hi = mid
+        if hi - lo < 1e-15 * max(1.0, abs(mid)):
+            break
+    return True, 0.5 * (lo + hi)
+
+
+@njit(cache=True)
+def _smooth(code):
+    return code == TANH or code == ERF or code == SIGMOID or code == SOFTPLUS
+
+
+# --- Gaussian smoothing of the decoder activation ---------------------------------------------
+@njit(cache=True)
+def _cdf(a):
+    return 0.5 * math.erfc(-a / _SQRT2)
+
+
+@njit(cache=True)
+def _pdf(a):
+    return _INV_SQRT2PI * math.exp(-0.5 * a * a)
+
+
+@njit(cache=True)
+def relu_h(m, b):
+    """E relu(m + b z) and E relu(m + b z)^2."""
+    if b <= 0.0:
+        r = m if m > 0.0 else 0.0
+        return r, r * r
+    a = m / b
+    P = _cdf(a)
+    d = _pdf(a)
+    return m * P + b * d, (m * m + b * b) * P + m * b * d
+
+
+@njit(cache=True)
+def _lagrange4(u):
+    # cubic Lagrange weights for nodes -1, 0, 1, 2 at position u
+    return (-u * (u - 1.0) * (u - 2.0) / 6.0, (u + 1.0) * (u - 1.0) * (u - 2.0) / 2.0,
+            -(u + 1.0) * u * (u - 2.0) / 2.0, (u + 1.0) * u * (u - 1.0) / 6.0)
+
+
+@njit(cache=True)
+def _lagrange6(u):
+    # quintic Lagrange weights for nodes -2, -1, 0, 1, 2, 3 at position u
+    a, b, c, d, e, f = u + 2.0, u + 1.0, u, u - 1.0, u - 2.0, u - 3.0
+    return (-b * c * d * e * f / 120.0, a * c * d * e * f / 24.0, -a * b * d * e * f / 12.0,
+            a * b * c * e * f / 12.0, -a * b * c * d * f / 24.0, a * b * c * d * e / 120.0)
+
+
+@njit(cache=True)
+def series_h(c, m, b):
+    """E P(m + b z) for the polynomial P = sum_n c[n] u^n (moments M_n = m M_{n-1} + (n-1) b^2 M_{n-2})."""
+    v = b * b
+    m0 = 1.0
+    m1 = m
+    acc = c[0] + c[1] * m
+    for k in range(2, c.shape[0]):
+        m2 = m * m1 + (k - 1) * v * m0
+        acc += c[k] * m2
+        m0 = m1
+        m1 = m2
+    return acc
+
+
+TANH_T, ERF_T, SOFTPLUS_T = 0, 1, 2  # rows of the packed tables (see aelab.deep.smoothing.packed_tables)
+
+
+@njit(cache=True)
+def table_prep(metas, k, b):
+    """The b-dependent part of a lookup in table k: 1 / (1 + b), the eta index and its cubic weights.
+
+    metas[k] = (xi range X, dxi, deta, scaled, NX, NE).
+    """
+    inv = 1.0 / (1.0 + b)
+    s2 = b * inv / metas[k, 2]
+    j = int(math.floor(s2)) - 1
+    j = min(max(j, 0), int(metas[k, 5]) - 4)
+    w0, w1, w2, w3 = _lagrange4(s2 - (j + 1))
+    return inv, j, w0, w1, w2, w3
+
+
+@njit(cache=True)
+def table_at(tabs, metas, k, m, prep):
+    """H1, H2 from table k at (m, b), b given through ``prep`` (quintic in xi, cubic in eta).
+
+    Coordinates xi = m / (1 + b), eta = b / (1 + b); a scaled table holds H1 / (1 + b) and
+    H2 / (1 + b)^2.
+    """
+    inv, j, v0, v1, v2, v3 = prep
+    xmax = metas[k, 0]
+    xi = m * inv
+    if xi < -xmax:
+        xi = -xmax
+    elif xi > xmax:
+        xi = xmax
+    s = (xi + xmax) / metas[k, 1]
+    i = int(math.floor(s)) - 2
+    i = min(max(i, 0), int(metas[k, 4]) - 6)
+    wx = _lagrange6(s - (i + 2))
+    h1 = 0.0
+    h2 = 0.0
+    for aa in range(6):
+        r1 = v0 * tabs[k, 0, i + aa, j] + v1 * tabs[k, 0, i + aa, j + 1] + v2 * tabs[k, 0, i + aa, j + 2] \
+            + v3 * tabs[k, 0, i + aa, j + 3]
+        r2 = v0 * tabs[k, 1, i + aa, j] + v1 * tabs[k, 1, i + aa, j + 1] + v2 * tabs[k, 1, i + aa, j + 2] \
+            + v3 * tabs[k, 1, i + aa, j + 3]
+        h1 += wx[aa] * r1
+        h2 += wx[aa] * r2
+    if metas[k, 3] != 0.0:
+        sc = 1.0 / inv
+        return h1 * sc, h2 * sc * sc
+    return h1, h2
+
+
+@njit(cache=True)
+def act_fdf(code, p, x):
+    """(act(x), act'(x)) with one evaluation of the transcendental part."""
+    if code == TANH:
+        c = math.tanh(x)
+        return c, 1.0 - c * c
+    if code == SIGMOID:
+        s = act_f(SIGMOID, 0.0, x)
+        return s, s * (1.0 - s)
+    return act_f(code, p, x), act_df(code, p, x)
+
+
+@njit(cache=True)
+def smooth_prep(code, b, metas):
+    """Table preparations for :func:`smooth_dh` at b: (main table, tanh at b / 2 for softplus' slope)."""
+    dummy = (1.0, 0, 0.0, 0.0, 0.0, 0.0)
+    if code == TANH:
+        return table_prep(metas, TANH_T, b), dummy
+    if code == SIGMOID:
+        return table_prep(metas, TANH_T, 0.5 * b), dummy
+    if code == ERF:
+        return table_prep(metas, ERF_T, b), dummy
+    if code == SOFTPLUS:
+        return table_prep(metas, SOFTPLUS_T, b), table_prep(metas, TANH_T, 0.5 * b)
+    return dummy, dummy
+
+
+@njit(cache=True)
+def smooth_dh(code, p, m, b, prep, tabs, metas):
+    """D(m, b) = E phi'(m + b z) and H2(m, b) = E phi(m + b z)^2 for the decoder activation phi.
+
+    D is the slope of H1 = E phi(m + b z) in m (Stein); with it gamma takes Remark 3's form, free
+    of the division by taubar. ``prep`` is :func:`smooth_prep` of (code, b). Closed forms for
+    piecewise-linear phi and erf's slope; tables (Taylor series for small arguments) otherwise.
+    """
+    if b <= 0.0:
+        f, d = act_fdf(code, p, m)
+        return d, f * f
+    if code == LINEAR:
+        return 1.0, m * m + b * b
+    if code == RELU or code == LEAKY:
+        u = m / b
+        P = _cdf(u)
+        d = _pdf(u)
+        h2 = (m * m + b * b) * P + m * b * d  # E relu(U)^2
+        if code == RELU:
+            return P, h2
+        # leaky(u) = relu(u) - p relu(-u); E relu(-U)^2 = (m^2 + b^2)(1 - P) - m b d
+        return p + (1.0 - p) * P, h2 + p * p * ((m * m + b * b) * (1.0 - P) - m * b * d)
+    if code == HARDTANH:  # clip(u) = relu(u + 1) - relu(u - 1) - 1
+        A = (-1.0 - m) / b
+        B = (1.0 - m) / b
+        mass = _cdf(B) - _cdf(A)
+        second = (m * m * mass + 2.0 * m * b * (_pdf(A) - _pdf(B))
+                  + b * b * (mass + A * _pdf(A) - B * _pdf(B)))
+        return mass, second + _cdf(-B) + _cdf(A)
+    if code == TANH:  # tanh' = 1 - tanh^2
+        if abs(m) + 7.0 * b <= R_SERIES:  # relative accuracy for small arguments (the trivial phase)
+            h2 = series_h(TANH2_C, m, b)
+        else:
+            h2 = table_at(tabs, metas, TANH_T, m, prep[0])[1]
+        return 1.0 - h2, h2
+    if code == SIGMOID:  # sigmoid(u) = (1 + tanh(u / 2)) / 2, sigmoid' = (1 - tanh(u / 2)^2) / 4
+        t1, t2 = table_at(tabs, metas, TANH_T, 0.5 * m, prep[0])
+        return 0.25 * (1.0 - t2), 0.25 * (1.0 + 2.0 * t1 + t2)
+    if code == ERF:
+        v = 1.0 + b * b
+        if abs(m) + 7.0 * b <= R_SERIES:
+            h2 = series_h(ERF2_C, m, b)
+        else:
+            h2 = table_at(tabs, metas, ERF_T, m, prep[0])[1]
+        return math.sqrt(2.0 / (math.pi * v)) * math.exp(-0.5 * m * m / v), h2
+    # SOFTPLUS (softplus' = sigmoid): a scaled table; ReLU's closed form where softplus - relu < 1e-10
+    if abs(m) >= metas[SOFTPLUS_T, 0] * (1.0 + b):
+        return _cdf(m / b), relu_h(m, b)[1]
+    h2 = table_at(tabs, metas, SOFTPLUS_T, m, prep[0])[1]
+    t1 = table_at(tabs, metas, TANH_T, 0.5 * m, prep[1])[0]
+    return 0.5 * (1.0 + t1), h2
+
+
+@njit(cache=True)
+def smooth_h(code, p, m, b, tabs, metas):
+    """H1(m, b) = E phi(m + b z) and H2(m, b) (not on the hot path; for tests and tables)."""
+    if b <= 0.0:
+        f = act_f(code, p, m)
+        return f, f * f
+    if code == LINEAR:
+        return m, m * m + b * b
+    if code == RELU:
+        return relu_h(m, b)
+    if code == LEAKY:
+        p1, p2 = relu_h(m, b)
+        n1, n2 = relu_h(-m, b)
+        return p1 - p * n1, p2 + p * p * n2
+    prep = smooth_prep(code, b, metas)
+    _, h2 = smooth_dh(code, p, m, b, prep, tabs, metas)
+    if code == HARDTANH:
+        return relu_h(m + 1.0, b)[0] - relu_h(m - 1.0, b)[0] - 1.0, h2
+    if code == TANH:
+        if abs(m) + 7.0 * b <= R_SERIES:
+            return series_h(TANH_C, m, b), h2
+        return table_at(tabs, metas, TANH_T, m, prep[0])[0], h2
+    if code == SIGMOID:
+        return 0.5 * (1.0 + table_at(tabs, metas, TANH_T, 0.5 * m, prep[0])[0]), h2
+    if code == ERF:
+        return math.erf(m / math.sqrt(2.0 * (1.0 + b * b))), h2
+    if abs(m) >= metas[SOFTPLUS_T, 0] * (1.0 + b):
+        return relu_h(m, b)[0], h2
+    return table_at(tabs, metas, SOFTPLUS_T, m, prep[0])[0], h2
+
+
+# --- quadrature rule over z1 -------------------------------------------------------------------
+@njit(cache=True)
+def _add(brk, n, x):
+    if -Z_MAX < x < Z_MAX and n < _MAX_BREAKS:
+        brk[n] = x
+        return n + 1
+    return n
+
+
+@njit(cache=True)
+def _graded(brk, n, centre, w):
+    """Break points centre +- w 2^k (k >= 0, while below 0.7): a geometric grading towards centre."""
+    n = _add(brk, n, centre)
+    w = max(w, 1e-9)
+    while w < 0.7:
+        n = _add(brk, n, centre - w)
+        n = _add(brk, n, centre + w)
+        w *= 2.0
+    return n
+
+
+@njit(cache=True)
+def _base_breaks(brk, sc, t):
+    n = 0
+    for x in (0.0, -1.0, 1.0, -2.0, 2.0, -3.0, 3.0, -4.5, 4.5, -6.5, 6.5):
+        n = _add(brk, n, x)
+    if _smooth(sc) and t > 1.4:
+        n = _graded(brk, n, 0.0, 1.0 / t)
+    if sc == HARDTANH:
+        n = _add(brk, n, 1.0 / t)
+        n = _add(brk, n, -1.0 / t)
+    return n
+
+
+@njit(cache=True)
+def _feature_breaks(brk, n, sc, sp, pc, t, a, b):
+    """Grade the rule towards the points where a sigma(t z) crosses a feature of phi."""
+    if pc == LINEAR or a == 0.0:
+        return n
+    kinked = not _smooth(pc)
+    eps = 0.0 if kinked else (2.0 if pc == SIGMOID else 1.0)
+    for c in (-1.0, 0.0, 1.0):
+        if pc == HARDTANH:
+            if c == 0.0:
+                continue
+        elif c != 0.0:
+            continue
+        found, xs = act_inv(sc, sp, c / a)
+        if not found:
+            continue
+        zs = xs / t
+        if not -Z_MAX < zs < Z_MAX:
+            continue
+        eps = 1e-12 * max(1.0, abs(xs))  # one-sided derivatives at a kink of sigma
+        slope = abs(a) * t * max(act_df(sc, sp, xs - eps), act_df(sc, sp, xs + eps))
+        if kinked and b == 0.0:
+            n = _add(brk, n, zs)
+        if slope > 0.0:
+            w = max(b, eps) / slope
+            if w < 0.7:
+                n = _graded(brk, n, zs, w)
+    return n
+
+
+@njit(cache=True)
+def step(sc, sp, pc, pp, t, a, b, tabs, metas, xg, wg, brk):
+    """One decoder layer: (gamma, rho) = (a E[sigma'(t z) D(a sigma(t z), b)], E[H2(a sigma(t z), b)]).
+
+    Li & Nguyen 2019, Theorem 1 with U = a sigma(taubar z1) + b z2, a = beta gamma_{l+1},
+    b^2 = beta rho_{l+1} + sigma_v^2: rho_l = E{phi(U)^2} and gamma_l = E{z1 phi(U)} / taubar in the
+    Stein form of Remark 3, gamma_l = a E{phi'(U) sigma'(taubar z1)}, which needs no division by
+    taubar (exact as taubar -> 0) and has no cancellation when b >> a.
+    """
+    prep2 = smooth_prep(pc, b, metas)
+    if a == 0.0:
+        _, h2 = smooth_dh(pc, pp, 0.0, b, prep2, tabs, metas)
+        return 0.0, h2
+    n = _base_breaks(brk, sc, t)
+    n = _feature_breaks(brk, n, sc, sp, pc, t, a, b)
+    sym = (sc == LINEAR or sc == TANH or sc == ERF or sc == HARDTANH) and (
+        pc == LINEAR or pc == TANH or pc == ERF or pc == HARDTANH)
+    flat = sc == RELU or (sc == LEAKY and sp == 0.0)  # sigma = 0 on z < 0: that half in closed form
+    pts = np.sort(brk[:n])
+    lo = 0.0 if (sym or flat) else -Z_MAX
+    acc_g = 0.0
+    acc_r = 0.0
+    ng = xg.shape[0]
+    for k in range(n + 1):
+        hi = pts[k] if k < n else Z_MAX
+        if hi <= lo + 1e-14:
+            continue
+        half = 0.5 * (hi - lo)
+        mid = 0.5 * (hi + lo)
+        for q in range(ng):
+            z = mid + half * xg[q]
+            wz = half * wg[q] * _INV_SQRT2PI * math.exp(-0.5 * z * z)
+            s, ds = act_fdf(sc, sp, t * z)
+            d, h2 = smooth_dh(pc, pp, a * s, b, prep2, tabs, metas)
+            acc_g += wz * ds * d
+            acc_r += wz * h2
+        lo = hi
+    if sym:
+        acc_g *= 2.0
+        acc_r *= 2.0
+    elif flat:  # sigma = sigma' = 0 on z < 0, P(z < 0) = 1/2
+        _, h2 = smooth_dh(pc, pp, 0.0, b, prep2, tabs, metas)
+        acc_r += 0.5 * h2
+    return a * acc_g, acc_r
+
+
+@njit(cache=True)
+def q_moment(sc, sp, t, xg, wg, brk):
+    """E sigma(t z)^2 (the forward map of Theorem 1 without the weight and bias variances)."""
+    if sc == LINEAR:
+        return t * t
+    if sc == RELU or sc == LEAKY:
+        return 0.5 * (1.0 + sp * sp) * t * t
+    if sc == ERF:  # E erf(x / sqrt 2)^2 = (2 / pi) arcsin(v / (1 + v)), v = t^2
+        return 2.0 / math.pi * math.asin(t * t / (1.0 + t * t))
+    n = _base_breaks(brk, sc, t)
+    pts = np.sort(brk[:n])
+    sym = sc == TANH or sc == ERF or sc == HARDTANH
+    lo = 0.0 if sym else -Z_MAX
+    acc = 0.0
+    ng = xg.shape[0]
+    for k in range(n + 1):
+        hi = pts[k] if k < n else Z_MAX
+        if hi <= lo + 1e-14:
+            continue
+        half = 0.5 * (hi - lo)
+        mid = 0.5 * (hi + lo)
+        for q in range(ng):
+            z = mid + half * xg[q]
+            s = act_f(sc, sp, t * z)
+            acc += half * wg[q] * _INV_SQRT2PI * math.exp(-0.5 * z * z) * s * s
+        lo = hi
+    return 2.0 * acc if sym else acc
+
+
+# --- recursions --------------------------------------------------------------------------------
+# Each recursion is written once for one setting (``*_one``) and driven by a serial loop (few
+# settings: a parallel launch costs milliseconds) or a parallel one (grids). The drivers are
+# separate functions so that numba's on-disk cache keeps both.
+@njit(cache=True)
+def _forward_one(g, t0sq, sw, sb, enc_code, enc_p, xg, wg, tsq, inf_layer, brk):
+    L = sw.shape[1]
+    tsq[g, 0] = t0sq[g]
+    tsq[g, 1] = sw[g, 0] * t0sq[g] + sb[g, 0]
+    q = 0.0
+    for l in range(2, L + 1):
+        if not (l > 2 and tsq[g, l - 1] == tsq[g, l - 2] and enc_code[l - 1] == enc_code[l - 2]
+                and enc_p[l - 1] == enc_p[l - 2]):  # a converged recursion repeats its input: reuse
+            q = q_moment(enc_code[l - 1], enc_p[l - 1], math.sqrt(tsq[g, l - 1]), xg, wg, brk)
+        tsq[g, l] = sw[g, l - 1] * q + sb[g, l - 1]
+        if not tsq[g, l] < BIG * BIG:
+            inf_layer[g] = l
+            for k in range(l, L + 1):
+                tsq[g, k] = np.inf
+            break
+
+
+@njit(cache=True)
+def forward(t0sq, sw, sb, enc_code, enc_p, xg, wg, tsq, inf_layer):
+    """taubar_l^2 for l = 0..L (Theorem 1, forward part) for G settings.
+
+    tsq[g, l] receives taubar_l^2; inf_layer[g] the first layer that overflowed (0: none).
+    """
+    brk = np.empty(_MAX_BREAKS)
+    for g in range(sw.shape[0]):
+        _forward_one(g, t0sq, sw, sb, enc_code, enc_p, xg, wg, tsq, inf_layer, brk)
+
+
+@njit(cache=True, parallel=True)
+def forward_parallel(t0sq, sw, sb, enc_code, enc_p, xg, wg, tsq, inf_layer):
+    """:func:`forward` with the settings in parallel."""
+    for g in prange(sw.shape[0]):
+        brk = np.empty(_MAX_BREAKS)
+        _forward_one(g, t0sq, sw, sb, enc_code, enc_p, xg, wg, tsq, inf_layer, brk)
+
+
+@njit(cache=True)
+def _backward_one(g, tbar, beta, sv, enc_code, enc_p, dec_code, dec_p, tabs, metas, xg, wg, gam0, rho0, gam, rho,
+                  inf_layer, brk):
+    L = beta.shape[1]
+    if inf_layer[g] != 0:
+        for l in range(2, L + 2):
+            gam[g, l] = np.nan
+            rho[g, l] = np.nan
+        return
+    if np.isnan(gam0[g]):
+        gi, ri = step(LINEAR, 0.0, dec_code[L], dec_p[L], tbar[g, L], 1.0, 0.0, tabs, metas, xg, wg, brk)
+    else:
+        gi, ri = gam0[g], rho0[g]
+    gam[g, L + 1] = gi
+    rho[g, L + 1] = ri
+    pa = pb = pt = np.nan
+    for l in range(L, 1, -1):
+        bl = beta[g, l - 1]
+        a = bl * gam[g, l + 1]
+        b = math.sqrt(max(bl * rho[g, l + 1] + sv[g, l - 1], 0.0))
+        t = tbar[g, l - 1]
+        same = (l < L and a == pa and b == pb and t == pt and enc_code[l - 1] == enc_code[l]
+                and dec_code[l - 1] == dec_code[l] and enc_p[l - 1] == enc_p[l] and dec_p[l - 1] == dec_p[l])
+        if not same:  # a converged recursion repeats bit-identical inputs: reuse the step
+            gi, ri = step(enc_code[l - 1], enc_p[l - 1], dec_code[l - 1], dec_p[l - 1], t, a, b,
+                          tabs, metas, xg, wg, brk)
+        pa, pb, pt = a, b, t
+        if not (abs(gi) < BIG and ri < BIG * BIG):
+            inf_layer[g] = l
+            for k in range(2, l + 1):
+                gam[g, k] = np.nan
+                rho[g, k] = np.nan
+            return
+        gam[g, l] = gi
+        rho[g, l] = ri
+
+
+@njit(cache=True)
+def backward(tbar, beta, sv, enc_code, enc_p, dec_code, dec_p, tabs, metas, xg, wg, gam0, rho0, gam, rho,
+             inf_layer):
+    """gamma_l, rho_l for l = L+1 down to 2 (Theorem 1, backward part) for G settings.
+
+    tbar[g, l] = taubar_l (l = 0..L), beta[g, l-1] = alpha_l sigma_{W,l}^2, sv[g, l-1] = sigma_{v,l}^2.
+    gam[g, l], rho[g, l] receive gamma_l, rho_l (columns 0 and 1 are unused); inf_layer[g] the
+    layer where the scalars overflowed (0: none); settings with inf_layer set on entry are skipped.
+    gam0[g], rho0[g]: the initial values gamma_{L+1}, rho_{L+1}, or NaN for those of phi_L.
+    """
+    brk = np.empty(_MAX_BREAKS)
+    for g in range(beta.shape[0]):
+        _backward_one(g, tbar, beta, sv, enc_code, enc_p, dec_code, dec_p, tabs, metas, xg, wg, gam0, rho0,
+                      gam, rho, inf_layer, brk)
+
+
+@njit(cache=True, parallel=True)
+def backward_parallel(tbar, beta, sv, enc_code, enc_p, dec_code, dec_p, tabs, metas, xg, wg, gam0, rho0, gam, rho,
+                      inf_layer):
+    """:func:`backward` with the settings in parallel."""
+    for g in prange(beta.shape[0]):
+        brk = np.empty(_MAX_BREAKS)
+        _backward_one(g, tbar, beta, sv, enc_code, enc_p, dec_code, dec_p, tabs, metas, xg, wg, gam0, rho0,
+                      gam, rho, inf_layer, brk)
+
+
+@njit(cache=True)
+def maps(sc, sp, pc, pp, t, a, b, tabs, metas, xg, wg, out_g, out_r):
+    """The layer step at many points (t[k], a[k], b[k]): the maps G and R of Sec. 3.1 when
+    a = beta gamma, b = sqrt(beta rho)."""
+    brk = np.empty(_MAX_BREAKS)
+    for k in range(t.shape[0]):
+        out_g[k], out_r[k] = step(sc, sp, pc, pp, t[k], a[k], b[k], tabs, metas, xg, wg, brk)
+
+
+@njit(cache=True, parallel=True)
+def maps_parallel(sc, sp, pc, pp, t, a, b, tabs, metas, xg, wg, out_g, out_r):
+    """:func:`maps` in parallel."""
+    for k in prange(t.shape[0]):
+        brk = np.empty(_MAX_BREAKS)
+        out_g[k], out_r[k] = step(sc, sp, pc, pp, t[k], a[k], b[k], tabs, metas, xg, wg, brk)
+
+
+@njit(cache=True)
+def q_moments(sc, sp, t, xg, wg, out):
+    """E sigma(t[k] z)^2 at many points."""
+    brk = np.empty(_MAX_BREAKS)
+    for k in range(t.shape[0]):
+        out[k] = q_moment(sc, sp, t[k], xg, wg, brk)
+
+
+@njit(cache=True, parallel=True)
+def q_moments_parallel(sc, sp, t, xg, wg, out):
+    """:func:`q_moments` in parallel."""
+    for k in prange(t.shape[0]):
+        brk = np.empty(_MAX_BREAKS)
+        out[k] = q_moment(sc, sp, t[k], xg, wg, brk)

@@ -1,0 +1,222 @@
+"""Dispatch of the state-evolution computations: compiled kernels for registry activations,
+the NumPy reference (:mod:`aelab.deep.reference`) for any other activation.
+
+Every function is vectorised over settings (leading axis G). ``method`` is ``"auto"`` (kernels
+where every activation has one), ``"kernel"`` or ``"reference"``.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from functools import lru_cache
+
+import numpy as np
+
+from aelab.activations import Activation, get_activation
+from aelab.deep import _kernels as K
+from aelab.deep import reference
+from aelab.deep.smoothing import packed_tables
+from aelab.errors import ConfigError
+from aelab.gaussian import legendre_rule
+
+__all__ = ["kernel_code", "forward", "backward", "layer_maps", "q_moments", "METHODS"]
+
+METHODS = ("auto", "kernel", "reference")
+N_LEGENDRE = 8  # Gauss-Legendre points per piece of the compiled outer rule (relative error ~1e-11)
+N_FAST = 6  # a cheaper rule for pictures (phase diagrams): relative error ~1e-8
+_LEAKY = re.compile(r"^leaky_relu(?:\((.+)\))?$")
+
+
+@lru_cache(maxsize=64)
+def _code_of(act: Activation) -> tuple[int, float] | None:
+    """The kernel code of a registry activation, checked numerically against its NumPy function."""
+    name = act.name.lower()
+    match = _LEAKY.match(name)
+    if match:
+        code, p = K.LEAKY, float(match.group(1)) if match.group(1) else 0.01
+    elif name in K.CODES:
+        code, p = K.CODES[name], 0.0
+    else:
+        return None
+    x = np.linspace(-6.0, 6.0, 97)
+    mine = np.array([K.act_f(code, p, v) for v in x])
+    if not np.allclose(mine, act.f(x), rtol=1e-12, atol=1e-12):
+        return None  # a user activation registered under a registry name
+    return code, p
+
+
+def kernel_code(act: Activation | str) -> tuple[int, float] | None:
+    """(code, parameter) of the compiled implementation of ``act``, or None."""
+    return _code_of(get_activation(act))
+
+
+def _codes(acts: Sequence[Activation]) -> tuple[np.ndarray, np.ndarray] | None:
+    out = [_code_of(a) for a in acts]
+    if any(o is None for o in out):
+        return None
+    return np.array([o[0] for o in out], dtype=np.int64), np.array([o[1] for o in out], dtype=float)
+
+
+def _use_kernel(method: str, acts: Sequence[Activation]) -> tuple[np.ndarray, np.ndarray] | None:
+    if method not in METHODS:
+        raise ConfigError(f"method: expected one of {', '.join(METHODS)}, got {method!r}")
+    if method == "reference":
+        return None
+    codes = _codes(acts)
+    if codes is None and method == "kernel":
+        names = ", ".join(a.name for a in acts if _code_of(a) is None)
+        raise ConfigError(f"method: no compiled kernel for activation(s) {names}; use method='reference'")
+    return codes
+
+
+def _tables(dec_codes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    need = set(int(c) for c in dec_codes)
+    kinds = set()
+    if need & {K.TANH, K.SIGMOID, K.SOFTPLUS}:
+        kinds.add("tanh")
+    if K.ERF in need:
+        kinds.add("erf")
+    if K.SOFTPLUS in need:
+        kinds.add("softplus")
+    return packed_tables(frozenset(kinds))
+
+
+def _rule(points: int | None = None):
+    x, w = legendre_rule(points or N_LEGENDRE)
+    return np.ascontiguousarray(x), np.ascontiguousarray(w)
+
+
+def _c(x) -> np.ndarray:
+    return np.ascontiguousarray(x, dtype=float)
+
+
+PARALLEL_MIN_STEPS = 50_000  # layer steps from which the parallel kernels pay for their launch
+
+
+def _k(name: str, n: int, steps_each: int = 1):
+    return getattr(K, f"{name}_parallel" if n * steps_each >= PARALLEL_MIN_STEPS else name)
+
+
+def forward(t0sq, sw, sb, encoder: Sequence[Activation], *, method: str = "auto",
+            points: int | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """taubar_l^2 (l = 0..L) for G settings: Theorem 1's forward recursion.
+
+    Args:
+        t0sq: (G,) input variances taubar_0^2.
+        sw, sb: (G, L) sigma_{W,l}^2 and sigma_{b,l}^2 (column l-1 is layer l).
+        encoder: (sigma_0, ..., sigma_{L-1}).
+
+    Returns:
+        tsq (G, L+1), and inf_layer (G,): the first layer whose variance overflowed (0: none).
+    """
+    sw, sb = _c(sw), _c(sb)
+    G, L = sw.shape
+    t0sq = _c(np.broadcast_to(t0sq, (G,)))
+    tsq = np.empty((G, L + 1))
+    inf = np.zeros(G, dtype=np.int64)
+    codes = _use_kernel(method, encoder)
+    if codes is not None:
+        xg, wg = _rule(points)
+        _k("forward", G, L)(t0sq, sw, sb, codes[0], codes[1], xg, wg, tsq, inf)
+        return tsq, inf
+    tsq[:, 0] = t0sq
+    tsq[:, 1] = sw[:, 0] * t0sq + sb[:, 0]
+    for l in range(2, L + 1):
+        with np.errstate(over="ignore", invalid="ignore"):
+            prev = tsq[:, l - 1]
+            ok = np.isfinite(prev)
+            q = np.full(G, np.inf)
+            if ok.any():
+                q[ok] = reference.q_moment(encoder[l - 1], np.sqrt(prev[ok]))
+            tsq[:, l] = sw[:, l - 1] * q + sb[:, l - 1]
+        bad = (inf == 0) & ~(tsq[:, l] < K.BIG * K.BIG)
+        inf[bad] = l
+        tsq[inf > 0, l] = np.inf
+    return tsq, inf
+
+
+def backward(tbar, beta, sv, encoder: Sequence[Activation], decoder: Sequence[Activation], inf_layer=None,
+             *, init: tuple | None = None, method: str = "auto",
+             points: int | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """gamma_l, rho_l (l = L+1 down to 2) for G settings: Theorem 1's backward recursion.
+
+    Args:
+        tbar: (G, L+1) taubar_l (not squared), l = 0..L.
+        beta, sv: (G, L) alpha_l sigma_{W,l}^2 and sigma_{v,l}^2.
+        encoder: (sigma_0, ..., sigma_{L-1}); decoder: (phi_0, ..., phi_L).
+        inf_layer: (G,) forward overflow layers (settings with a non-zero entry are skipped).
+        init: (gamma_{L+1}, rho_{L+1}) arrays of shape (G,) to start from (NaN entries, or None:
+            those of the bottleneck phi_L at taubar_L).
+
+    Returns:
+        gamma, rho of shape (G, L+2) (column l holds layer l; columns 0, 1 are NaN), and inf_layer.
+    """
+    beta, sv, tbar = _c(beta), _c(sv), _c(tbar)
+    G, L = beta.shape
+    inf = np.zeros(G, dtype=np.int64) if inf_layer is None else np.array(inf_layer, dtype=np.int64)
+    gam = np.full((G, L + 2), np.nan)
+    rho = np.full((G, L + 2), np.nan)
+    g0 = np.full(G, np.nan) if init is None else _c(np.broadcast_to(init[0], (G,)))
+    r0 = np.full(G, np.nan) if init is None else _c(np.broadcast_to(init[1], (G,)))
+    enc = _use_kernel(method, encoder)
+    dec = _use_kernel(method, decoder)
+    if enc is not None and dec is not None:
+        xg, wg = _rule(points)
+        _k("backward", G, L)(tbar, beta, sv, enc[0], enc[1], dec[0], dec[1], *_tables(dec[0]), xg, wg, g0, r0,
+                              gam, rho, inf)
+        return gam, rho, inf
+    linear = get_activation("linear")
+    live = inf == 0
+    with np.errstate(over="ignore", invalid="ignore"):
+        if live.any():
+            g, r = reference.step(linear, decoder[L], tbar[live, L], 1.0, 0.0)
+            given = ~np.isnan(g0[live])
+            gam[live, L + 1] = np.where(given, g0[live], g)
+            rho[live, L + 1] = np.where(given, r0[live], r)
+        for l in range(L, 1, -1):
+            live = inf == 0
+            if not live.any():
+                break
+            bl = beta[live, l - 1]
+            a = bl * gam[live, l + 1]
+            b = np.sqrt(np.maximum(bl * rho[live, l + 1] + sv[live, l - 1], 0.0))
+            g, r = reference.step(encoder[l - 1], decoder[l - 1], tbar[live, l - 1], a, b)
+            gam[live, l], rho[live, l] = g, r
+            bad = live & ~((np.abs(gam[:, l]) < K.BIG) & (rho[:, l] < K.BIG * K.BIG))
+            inf[bad] = l
+            gam[bad, :l + 1] = np.nan
+            rho[bad, :l + 1] = np.nan
+    return gam, rho, inf
+
+
+def layer_maps(sigma: Activation, phi: Activation, t, a, b, *, method: str = "auto") -> tuple[np.ndarray, np.ndarray]:
+    """The layer step at arrays (t, a, b): (E[z1 phi(U)] / t, E[phi(U)^2]), U = a sigma(t z1) + b z2.
+
+    With a = beta gamma and b = sqrt(beta rho) these are the maps G and R of Sec. 3.1.
+    """
+    t, a, b = np.broadcast_arrays(*(np.asarray(x, float) for x in (t, a, b)))
+    shape = t.shape
+    sc = _use_kernel(method, [sigma])
+    pc = _use_kernel(method, [phi])
+    if sc is not None and pc is not None:
+        out_g = np.empty(t.size)
+        out_r = np.empty(t.size)
+        xg, wg = _rule()
+        _k("maps", t.size)(int(sc[0][0]), float(sc[1][0]), int(pc[0][0]), float(pc[1][0]), _c(t.ravel()), _c(a.ravel()),
+               _c(b.ravel()), *_tables(pc[0]), xg, wg, out_g, out_r)
+        return out_g.reshape(shape), out_r.reshape(shape)
+    with np.errstate(over="ignore", invalid="ignore"):
+        return reference.step(sigma, phi, t, a, b)
+
+
+def q_moments(sigma: Activation, t, *, method: str = "auto") -> np.ndarray:
+    """E sigma(t z)^2 at an array of t."""
+    t = np.asarray(t, float)
+    sc = _use_kernel(method, [sigma])
+    if sc is not None:
+        out = np.empty(t.size)
+        xg, wg = _rule()
+        _k("q_moments", t.size)(int(sc[0][0]), float(sc[1][0]), _c(t.ravel()), xg, wg, out)
+        return out.reshape(t.shape)
+    return reference.q_moment(sigma, t)
