@@ -27,7 +27,8 @@ from aelab.deep.smoothing import smoothed_fn
 __all__ = [
     "forward_map", "forward_fixed_point", "sigma_w_max_sq", "bias_for", "input_variance_for",
     "decoder_maps", "iterate_maps", "FixedPoint", "fixed_points", "jacobian",
-    "rho_transition", "rho_attractor", "mean_derivative", "gamma_slope", "gamma_transition_above", "gamma_transitions", "Transitions", "transitions",
+    "rho_transition", "rho_attractor", "rho_start", "mean_derivative", "slope_at", "gamma_slope",
+    "decoder_unbounded", "gamma_transition_above", "gamma_transitions", "Transitions", "transitions",
 ]
 
 
@@ -329,21 +330,24 @@ def mean_derivative(act, scale) -> np.ndarray:
     return smoothed_fn([a.df], 0.0, np.asarray(scale, float), kinks=a.kinks)[0]
 
 
-def gamma_slope(encoder, decoder, beta, tau_bar_sq, *, bottleneck=None) -> np.ndarray:
-    """Slope of gamma -> G(gamma, rho_n) at gamma = 0, rho_n the attractor of the rho map on gamma = 0
-    from the bottleneck's rho. gamma = 0 is stable where the slope is below 1 (Props. 10-11).
+def rho_start(decoder, tau_bar_sq, *, bottleneck=None) -> np.ndarray:
+    """rho_{L+1} = E phi_L(taubar z)^2, where the depth recursion starts (vectorised)."""
+    t2 = np.asarray(tau_bar_sq, float)
+    _, r = engine.layer_maps(_act("linear"), _act(bottleneck or decoder), np.sqrt(t2), 1.0, 0.0)
+    return r
+
+
+def slope_at(encoder, decoder, beta, tau_bar_sq, rho_n) -> np.ndarray:
+    """Slope of gamma -> G(gamma, rho_n) at gamma = 0 (vectorised; rho_n may be 0 or inf).
 
     For rho_n > 0, U = sqrt(beta rho_n) z2 at gamma = 0 and by Stein the slope is
     beta E sigma'(taubar z) E phi'(sqrt(beta rho_n) z) (rho_n = inf: the limit of large scale);
-    for rho_n = 0 it is G(eps, 0) / eps (exact for positively homogeneous phi). Vectorised.
+    for rho_n = 0 it is G(eps, 0) / eps (exact for positively homogeneous phi).
     """
-    beta, t2 = (np.array(x, dtype=float) for x in np.broadcast_arrays(np.asarray(beta, float),
-                                                                        np.asarray(tau_bar_sq, float)))
+    beta, t2, rho_n = (np.array(x, dtype=float) for x in np.broadcast_arrays(
+        *(np.asarray(x, float) for x in (beta, tau_bar_sq, rho_n))))
     shape = beta.shape
-    beta, t2 = beta.ravel(), t2.ravel()
-    lin = _act("linear")
-    _, r_init = engine.layer_maps(lin, _act(bottleneck or decoder), np.sqrt(t2), 1.0, 0.0)
-    rho_n = rho_attractor(encoder, decoder, beta, t2, r_init)
+    beta, t2, rho_n = beta.ravel(), t2.ravel(), rho_n.ravel()
     b = np.sqrt(beta * np.where(np.isinf(rho_n), 1e16, rho_n))
     slope = beta * mean_derivative(encoder, np.sqrt(t2)) * mean_derivative(decoder, b)
     zero = rho_n == 0
@@ -352,6 +356,20 @@ def gamma_slope(encoder, decoder, beta, tau_bar_sq, *, bottleneck=None) -> np.nd
         g, _ = decoder_maps(encoder, decoder, beta[zero], t2[zero], eps, 0.0)
         slope[zero] = g / eps
     return slope.reshape(shape)
+
+
+def gamma_slope(encoder, decoder, beta, tau_bar_sq, *, bottleneck=None) -> np.ndarray:
+    """Slope of gamma -> G(gamma, rho_n) at gamma = 0, rho_n the attractor of the rho map on gamma = 0
+    from the bottleneck's rho: gamma = 0 is stable where it is below 1 (Props. 10-11). Vectorised."""
+    beta, t2 = np.broadcast_arrays(np.asarray(beta, float), np.asarray(tau_bar_sq, float))
+    rho_n = rho_attractor(encoder, decoder, beta, t2, rho_start(decoder, t2, bottleneck=bottleneck))
+    return slope_at(encoder, decoder, beta, t2, rho_n)
+
+
+def decoder_unbounded(decoder) -> bool:
+    """Does E phi(b z)^2 grow like b^2 (phi with linear growth: rho and gamma can diverge)?"""
+    _, r = engine.layer_maps(_act("linear"), _act(decoder), 1.0, 0.0, 1e6)
+    return bool(float(r) / 1e12 > 1e-6)
 
 
 def gamma_transitions(encoder, decoder, tau_bar_sq: float, *, beta_range=(0.05, 50.0), points: int = 120,

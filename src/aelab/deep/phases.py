@@ -17,6 +17,7 @@ import numpy as np
 from aelab.deep import infinite_depth as inf_depth
 
 __all__ = ["PHASES", "PHASE_CODES", "RATIO", "classify_trajectory", "PhaseResult", "bulk_phase", "setting_phase",
+           "stability_phase",
            "CLASSES", "classify_scheme", "classify_schemes", "scheme_class"]
 
 PHASES: dict[str, str] = {
@@ -141,6 +142,28 @@ def setting_phase(encoder, decoder, sigma_w_sq, sigma_b_sq, *, alpha=1.0, input_
         phase[ok], g[ok], r[ok] = res.phase, res.gamma, res.rho
     return PhaseResult(phase.reshape(shape), t2.reshape(shape), g.reshape(shape), r.reshape(shape),
                        beta.reshape(shape))
+
+
+def stability_phase(encoder, decoder, beta, tau_bar_sq, *, bottleneck=None) -> np.ndarray:
+    """Infinite-depth phases at (beta, taubar^2) from the stability of gamma = 0 (vectorised, cheap).
+
+    rho_n is where the rho map on gamma = 0 goes from the bottleneck's rho (0, finite or inf);
+    if the slope of gamma -> G(gamma, rho_n) at 0 is below 1, gamma -> 0 and the phase is trivial,
+    noise or noise-explosive by rho_n; otherwise gamma grows: signal for a bounded decoder,
+    explosive for one with linear growth. Unlike :func:`bulk_phase`, this sees the phase
+    boundaries sharply (no finite number of iterations), but not an outcome that depends on
+    where the recursion starts beyond the linear stability of gamma = 0.
+    """
+    beta, t2 = np.broadcast_arrays(np.asarray(beta, float), np.asarray(tau_bar_sq, float))
+    shape = beta.shape
+    beta, t2 = beta.ravel(), np.maximum(t2.ravel(), 1e-300)
+    rho_n = inf_depth.rho_attractor(encoder, decoder, beta, t2, inf_depth.rho_start(decoder, t2,
+                                                                                    bottleneck=bottleneck))
+    slope = inf_depth.slope_at(encoder, decoder, beta, t2, rho_n)
+    out = np.where(rho_n == 0, "trivial", np.where(np.isinf(rho_n), "noise-explosive", "noise")).astype(object)
+    grows = slope > 1.0
+    out[grows] = "explosive" if inf_depth.decoder_unbounded(decoder) else "signal"
+    return out.reshape(shape)
 
 
 # --- Table 1 --------------------------------------------------------------------------------------

@@ -1,0 +1,268 @@
+"""``aelab deep``: random deep weight-tied autoencoders (Li & Nguyen 2019).
+
+Commands: ``evolve`` (Theorem 1 per layer), ``simulate`` (random networks), ``phase-diagram``
+and ``advise``. Module-level imports stay light; the numerics are imported inside the commands.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+
+import typer
+
+from aelab.errors import ConfigError
+
+COLUMNS = ("layer", "gamma", "rho", "tau_bar_sq", "S", "V")
+
+_ENC = typer.Option("tanh", "--encoder", help="Encoder activation sigma (all layers; or a comma list of L-1).")
+_DEC = typer.Option("tanh", "--decoder", help="Decoder activation phi (all layers; or a comma list of L-1).")
+_BOT = typer.Option(None, "--bottleneck", help="phi_L, applied to x_L (default: the decoder's).")
+_DEPTH = typer.Option(10, "--depth", help="L, the number of encoder layers (2L weight layers).")
+_SW = typer.Option("1.0", "--sigma-w-sq", help="sigma_W^2 (> 0), or a comma list per layer.")
+_SB = typer.Option("0.0", "--sigma-b-sq", help="Encoder bias variance sigma_b^2 (>= 0), or a list.")
+_SV = typer.Option("0.0", "--sigma-v-sq", help="Decoder bias variance sigma_v^2 (>= 0), or a list.")
+_ALPHA = typer.Option("1.0", "--alpha", help="Width ratio alpha_l = n_l / n_{l-1} (> 0), or a list.")
+_TAU0 = typer.Option(1.0, "--input-variance", help="taubar_0^2 = ||sigma_0(x)||^2 / n_0 (> 0).")
+_INACT = typer.Option("linear", "--input-activation", help="sigma_0, applied to the input.")
+_OUTACT = typer.Option("linear", "--output-activation", help="phi_0, applied to xhat_1.")
+_CSV = typer.Option(False, "--csv", help="Print the table as CSV.")
+_JSON = typer.Option(False, "--json", help="Print JSON (setting, summary, layers).")
+_QUIET = typer.Option(False, "--quiet", "-q", help="No progress bars.")
+
+
+def _acts(text: str):
+    parts = [p.strip() for p in str(text).split(",")]
+    return parts[0] if len(parts) == 1 else parts
+
+
+def _deep_config(encoder, decoder, bottleneck, depth, sw, sb, sv, alpha, tau0, input_activation, output_activation):
+    from aelab.deep.config import DeepConfig, build_config, parse_list
+
+    return build_config(DeepConfig, {
+        "encoder": _acts(encoder), "decoder": _acts(decoder), "bottleneck": bottleneck, "depth": depth,
+        "sigma_w_sq": parse_list(sw, "--sigma-w-sq"), "sigma_b_sq": parse_list(sb, "--sigma-b-sq"),
+        "sigma_v_sq": parse_list(sv, "--sigma-v-sq"), "alpha": parse_list(alpha, "--alpha"),
+        "input_variance": tau0, "input_activation": input_activation, "output_activation": output_activation,
+    })
+
+
+def _exclusive(csv: bool, js: bool) -> None:
+    if csv and js:
+        raise ConfigError("--csv and --json: choose one output format")
+
+
+def _fmt(v) -> str:
+    if isinstance(v, str):
+        return v
+    if isinstance(v, (int,)) and not isinstance(v, bool):
+        return str(v)
+    v = float(v)
+    return "nan" if math.isnan(v) else ("inf" if math.isinf(v) else f"{v:.6g}")
+
+
+def _text_table(columns: dict, names) -> str:
+    cols = [[n] + [_fmt(v) for v in columns[n]] for n in names]
+    widths = [max(len(c) for c in col) for col in cols]
+    lines = []
+    for i in range(len(cols[0])):
+        lines.append("  ".join(col[i].rjust(w) for col, w in zip(cols, widths)))
+    return "\n".join(lines)
+
+
+def _jsonable(x):
+    import numpy as np
+
+    if isinstance(x, dict):
+        return {k: _jsonable(v) for k, v in x.items()}
+    if isinstance(x, (list, tuple)):
+        return [_jsonable(v) for v in x]
+    if isinstance(x, np.ndarray):
+        return [_jsonable(v) for v in x.tolist()]
+    if isinstance(x, (np.floating, float)):
+        v = float(x)
+        return v if math.isfinite(v) else str(v)
+    if isinstance(x, np.integer):
+        return int(x)
+    return x
+
+
+def _emit(columns: dict, names, summary: dict, setting: dict, *, csv: bool, js: bool, title: str) -> None:
+    if js:
+        rows = [{n: columns[n][i] for n in names} for i in range(len(columns[names[0]]))]
+        typer.echo(json.dumps(_jsonable({"setting": setting, "summary": summary, "layers": rows}), indent=2))
+    elif csv:
+        import io
+
+        import pandas as pd
+
+        buf = io.StringIO()
+        pd.DataFrame({n: columns[n] for n in names}).to_csv(buf, index=False, float_format="%.10g")
+        typer.echo(buf.getvalue().rstrip("\n"))
+    else:
+        typer.echo(f"# {title}")
+        typer.echo("# " + ", ".join(f"{k} = {_fmt(v) if not isinstance(v, str) else v}" for k, v in summary.items()
+                                    if v is not None))
+        typer.echo(_text_table(columns, names))
+
+
+def _phase_summary(cfg) -> dict:
+    """The infinite-depth phase and Table 1's class of a setting with the same parameters in every layer."""
+    from aelab.deep import phases
+
+    s = cfg.setting()
+    if s.depth < 2 or not s.homogeneous:  # the infinite-depth phase needs the same layers throughout
+        return {"phase": None, "classification": None}
+    enc, dec = s.encoder[1].name, s.decoder[1].name
+    kw = dict(alpha=float(s.alpha[0]), input_variance=s.input_variance, bottleneck=s.decoder[-1].name)
+    res = phases.setting_phase(enc, dec, float(s.sigma_w_sq[0]), float(s.sigma_b_sq[0]), **kw)
+    klass = phases.classify_scheme(enc, dec, float(s.sigma_w_sq[0]), float(s.sigma_b_sq[0]), **kw)
+    return {"phase": str(res.phase[()]), "classification": klass}
+
+
+def register(app: typer.Typer) -> None:
+    sub = typer.Typer(help="Random deep weight-tied autoencoders (Li & Nguyen 2019): state evolution, random "
+                           "networks, phase diagrams, initialisation advice.", no_args_is_help=True)
+    app.add_typer(sub, name="deep")
+
+    @sub.command("evolve")
+    def evolve_cmd(
+        encoder: str = _ENC, decoder: str = _DEC, bottleneck: str = _BOT, depth: int = _DEPTH,
+        sigma_w_sq: str = _SW, sigma_b_sq: str = _SB, sigma_v_sq: str = _SV, alpha: str = _ALPHA,
+        input_variance: float = _TAU0, input_activation: str = _INACT, output_activation: str = _OUTACT,
+        method: str = typer.Option("auto", "--method", help="auto, kernel or reference."),
+        csv: bool = _CSV, as_json: bool = _JSON,
+    ) -> None:
+        """Theorem 1 per layer: gamma_{l+1}, rho_{l+1}, taubar_l^2 and the law S_l, V_l of xhat_l."""
+        _exclusive(csv, as_json)
+        from aelab.deep.state_evolution import evolve
+
+        cfg = _deep_config(encoder, decoder, bottleneck, depth, sigma_w_sq, sigma_b_sq, sigma_v_sq, alpha,
+                           input_variance, input_activation, output_activation)
+        ev = evolve(cfg, method=method)
+        summary = {"S": ev.s_sig, "V": float(ev.V[0]), "reconstruction_error": ev.reconstruction_error(),
+                   **_phase_summary(cfg), "infinite_layer": ev.infinite_layer}
+        _emit(ev.columns(), COLUMNS, summary, cfg.model_dump(), csv=csv, js=as_json,
+              title=f"state evolution (Li & Nguyen 2019, Thm 1): row l has gamma_(l+1), rho_(l+1), taubar_l^2, "
+                    f"S_l, V_l; output xhat = phi_0(S_1 sigma_0(x) + sqrt(V_1) z)")
+
+    @sub.command("simulate")
+    def simulate_cmd(
+        ctx: typer.Context,
+        encoder: str = _ENC, decoder: str = _DEC, bottleneck: str = _BOT, depth: int = _DEPTH,
+        sigma_w_sq: str = _SW, sigma_b_sq: str = _SB, sigma_v_sq: str = _SV, alpha: str = _ALPHA,
+        input_variance: float = _TAU0, input_activation: str = _INACT, output_activation: str = _OUTACT,
+        width: int = typer.Option(1000, "--width", help="n_0, the input width (n_l = round(n_{l-1} alpha_l))."),
+        samples: int = typer.Option(20, "--samples", help="Independent random networks."),
+        seed: int = typer.Option(0, "--seed", help="Seed of every random draw."),
+        dtype: str = typer.Option("float64", "--dtype", help="float32 or float64."),
+        backend: str = typer.Option("numpy", "--backend", help="numpy or torch (a GPU when present)."),
+        device: str = typer.Option(None, "--device", help="torch device (default: cuda when present, else cpu)."),
+        weights: str = typer.Option("gaussian", "--weights", help="gaussian, bernoulli, uniform or laplace."),
+        input_kind: str = typer.Option("gaussian", "--input", help="gaussian, or sign (+1/-1 halves, as App. B)."),
+        csv: bool = _CSV, as_json: bool = _JSON, quiet: bool = _QUIET,
+    ) -> None:
+        """Random networks: the same columns as ``evolve``, averaged over draws, with standard errors."""
+        _exclusive(csv, as_json)
+        from aelab.cli import is_quiet
+        from aelab.deep.config import MonteCarloConfig, build_config
+        from aelab.deep.monte_carlo import ESTIMATORS, simulate
+
+        cfg = _deep_config(encoder, decoder, bottleneck, depth, sigma_w_sq, sigma_b_sq, sigma_v_sq, alpha,
+                           input_variance, input_activation, output_activation)
+        mc = build_config(MonteCarloConfig, {"width": width, "samples": samples, "seed": seed, "dtype": dtype,
+                                             "backend": backend, "device": device, "weights": weights,
+                                             "input": input_kind})
+        sim = simulate(cfg, mc, quiet=is_quiet(ctx, quiet) or csv or as_json)
+        cols = sim.columns()
+        names = list(COLUMNS) + [f"{n}_se" for n in ESTIMATORS]
+        summary = {"width": width, "samples": samples, "reconstruction_error": float(sim.reconstruction_error.mean())}
+        setting = {**cfg.model_dump(), **mc.model_dump()}
+        _emit(cols, names, summary, setting, csv=csv, js=as_json,
+              title=f"random networks: mean over {samples} draws and standard errors (*_se)")
+
+    @sub.command("phase-diagram")
+    def phase_diagram_cmd(
+        ctx: typer.Context,
+        encoder: str = typer.Option("tanh", "--encoder", help="Encoder activation sigma."),
+        decoder: str = typer.Option("tanh", "--decoder", help="Decoder activation phi."),
+        bottleneck: str = _BOT, depth: int = typer.Option(100, "--depth", help="Depth L."),
+        axes: str = typer.Option("w-b", "--axes", help="w-b: (sigma_W^2, sigma_b^2); beta-tau: (beta, taubar^2)."),
+        x_range: str = typer.Option(None, "--x-range", help="LO:HI of the x axis (default 0.1:4 or 0.2:6)."),
+        y_range: str = typer.Option(None, "--y-range", help="LO:HI of the y axis (default 0:1 or 0.01:2)."),
+        points: int = typer.Option(100, "--points", help="Grid points per axis."),
+        alpha: float = typer.Option(1.0, "--alpha", help="Width ratio alpha (w-b)."),
+        input_variance: float = _TAU0,
+        sigma_v_sq: float = typer.Option(0.0, "--sigma-v-sq", help="Decoder bias variance (w-b)."),
+        out: Path = typer.Option(None, "--out", "-o", help="Run folder (default runs/deep/phase-diagram)."),
+        quiet: bool = _QUIET,
+    ) -> None:
+        """A phase diagram: figure (phase_diagram.png) and data (phase_diagram.csv) in a run folder."""
+        import time
+
+        from aelab.cli import is_quiet
+        from aelab.deep.phase_diagram import phase_diagram, plot_phase_diagram
+        from aelab.deep.run import check_positive
+        from aelab.results import RunFolder
+
+        check_positive("--alpha", alpha)
+        check_positive("--input-variance", input_variance)
+        if not (math.isfinite(sigma_v_sq) and sigma_v_sq >= 0):
+            raise ConfigError(f"--sigma-v-sq: must be >= 0, got {sigma_v_sq}")
+        defaults = {"w-b": ("0.1:4", "0:1"), "beta-tau": ("0.2:6", "0.01:2")}.get(axes, ("0.1:4", "0:1"))
+        xr = _range(x_range or defaults[0], "--x-range")
+        yr = _range(y_range or defaults[1], "--y-range")
+        from aelab.deep.config import DeepConfig, build_config
+
+        build_config(DeepConfig, {"encoder": encoder, "decoder": decoder, "bottleneck": bottleneck, "depth": depth})
+        t0 = time.perf_counter()
+        d = phase_diagram(encoder, decoder, depth, axes=axes, x_range=xr, y_range=yr, points=points, alpha=alpha,
+                          input_variance=input_variance, bottleneck=bottleneck, sigma_v_sq=sigma_v_sq)
+        elapsed = time.perf_counter() - t0
+        folder = RunFolder(out if out is not None else Path("runs") / "deep" / "phase-diagram")
+        folder.write_config({"encoder": encoder, "decoder": decoder, "bottleneck": bottleneck, "depth": depth,
+                             "axes": axes, "x_range": list(xr), "y_range": list(yr), "points": points,
+                             "alpha": alpha, "input_variance": input_variance, "sigma_v_sq": sigma_v_sq})
+        folder.write_table("phase_diagram.csv", d.frame())
+        plot_phase_diagram(d, folder.file("phase_diagram.png"))
+        folder.write_meta(status="complete", timings={"phase_diagram_s": elapsed})
+        if not is_quiet(ctx, quiet):
+            typer.echo(f"wrote {folder.path} ({points}x{points} cells in {elapsed:.2f} s)")
+
+    @sub.command("advise")
+    def advise_cmd(
+        encoder: str = typer.Option(..., "--encoder", help="Encoder activation sigma."),
+        decoder: str = typer.Option(..., "--decoder", help="Decoder activation phi."),
+        depth: int = typer.Option(..., "--depth", help="Depth L."),
+        bottleneck: str = _BOT,
+        alpha: float = typer.Option(1.0, "--alpha", help="Width ratio of the hidden layers."),
+        sigma_w_sq: float = typer.Option(None, "--sigma-w-sq", help="A setting to judge (default: the recommended)."),
+        sigma_b_sq: float = typer.Option(None, "--sigma-b-sq", help="Its sigma_b^2 (default 0 with --sigma-w-sq)."),
+        input_variance: float = _TAU0,
+        as_json: bool = _JSON,
+    ) -> None:
+        """Classify an initialisation (trainable / slowed / infinities) and recommend a safe one, with reasons."""
+        from aelab.deep.advisor import advise
+
+        a = advise(encoder, decoder, depth, bottleneck=bottleneck, alpha=alpha, sigma_w_sq=sigma_w_sq,
+                   sigma_b_sq=sigma_b_sq, input_variance=input_variance)
+        if as_json:
+            typer.echo(json.dumps(_jsonable(a.as_dict()), indent=2))
+            return
+        typer.echo(f"{encoder} encoder, {decoder} decoder, depth {depth}, alpha {alpha:g}: "
+                   f"sigma_W^2 = {a.sigma_w_sq:.6g}, sigma_b^2 = {a.sigma_b_sq:.6g}")
+        typer.echo(f"  classification: {a.classification}   phase: {a.phase}   "
+                   f"S_sig = {_fmt(a.s_sig)}   S_var = {_fmt(a.s_var)}")
+        typer.echo(f"  recommended: sigma_W^2 = {a.recommended[0]:.6g}, sigma_b^2 = {a.recommended[1]:.6g}")
+        for r in a.reasons:
+            typer.echo(f"  - {r}")
+
+
+def _range(text: str, option: str) -> tuple[float, float]:
+    parts = str(text).split(":")
+    try:
+        lo, hi = (float(p) for p in parts)
+    except ValueError:
+        raise ConfigError(f"{option}: expected LO:HI (two numbers), got {text!r}") from None
+    return lo, hi
