@@ -259,7 +259,8 @@ def advise(encoder: str, decoder: str, depth: int, *, bottleneck: str | None = N
                     "slowed": "Table 1's rule: slowed (gamma = rho = 0 here and at the neighbouring settings)",
                     "infinities": "Table 1's rule: numerical infinities (taubar, gamma or rho infinite)"}[klass])
     if given:
-        reasons.append(f"recommended instead: sigma_W^2 = {rec_w:.4g}, sigma_b^2 = {rec_b:.4g} ({rec_class}; {rec_why})")
+        reasons.append(f"recommended instead: sigma_W^2 = {rec_w:.4g}, sigma_b^2 = {rec_b:.4g} "
+                       f"({rec_class}; {rec_why})")
     return Advice(encoder=cfg.encoder if isinstance(cfg.encoder, str) else encoder, decoder=decoder,
                   bottleneck=bottleneck or decoder, depth=depth, alpha=float(alpha), sigma_w_sq=sw, sigma_b_sq=sb,
                   phase=phase, classification=klass, s_sig=float(s_out), s_var=float(v_out), s_sig_bulk=s_bulk,
