@@ -116,6 +116,7 @@ def test_quick_comparison_on_mnist_and_fashion_mnist(shared_data, tmp_path, monk
 def test_shadow_command_rejects_bad_options(capsys):
     for args, option in ((["--shadow-keep", "0"], "--shadow-keep"), (["--hidden", "10,x"], "--hidden"),
                          (["--datasets", "cifar10"], "--datasets"), (["--shadow-layer", "3"], "--shadow-layer"),
-                         (["--seeds", ""], "--seeds"), (["--device", "tpu"], "--device")):
+                         (["--seeds", ""], "--seeds"), (["--device", "tpu"], "--device"),
+                         (["--schedule", "linear"], "--schedule"), (["--lr", "-1"], "--lr")):
         assert main(["reversible", "shadow", "--quick", *args]) == 2
         assert option in capsys.readouterr().err

@@ -23,6 +23,7 @@ def run(out_dir: Path, *, quick: bool, seed: int, quiet: bool) -> None:
         base = ErrorConfig(hidden=100, sparsity=4, visible=500, trials=100, matrices=10, seed=seed)
         config = ScanConfig(base=base, points=4, theory_points=24, max_layers=3)
     else:
-        base = ErrorConfig(hidden=1000, sparsity=10, visible=5000, trials=1000, matrices=10, seed=seed)
+        # 25 weight draws per point: the standard errors (batch means over weight draws) are reliable.
+        base = ErrorConfig(hidden=1000, sparsity=10, visible=5000, trials=1000, matrices=25, seed=seed)
         config = ScanConfig(base=base, points=8, theory_points=60, max_layers=4)
     run_scan(config, out_dir, quiet=quiet)

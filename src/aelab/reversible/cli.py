@@ -196,6 +196,8 @@ def _register_shadow(sub: typer.Typer) -> None:
         epochs: int = typer.Option(None, "--epochs", help="Training epochs (default 30)."),
         batch_size: int = typer.Option(None, "--batch-size", help="Real examples per minibatch (default 128)."),
         lr: float = typer.Option(None, "--lr", help="SGD learning rate (default 0.05, momentum 0.9)."),
+        schedule: str = typer.Option(None, "--schedule", help="Learning-rate schedule: cosine (default, "
+                                     "annealed to 0 over the run) or constant."),
         dropout_keep: float = typer.Option(None, "--dropout-keep", help="Keep-probability of the classifier's "
                                            "dropout in the dropout variants (default 0.5)."),
         shadow_keep: float = typer.Option(None, "--shadow-keep", help="rho of the dropout in the generative pass "
@@ -221,7 +223,8 @@ def _register_shadow(sub: typer.Typer) -> None:
 
         names = None if datasets is None else tuple(p.strip() for p in datasets.split(",") if p.strip())
         config = shadow_config(quick=quick, datasets=names, hidden=_int_list("--hidden", hidden), epochs=epochs,
-                               batch_size=batch_size, lr=lr, dropout_keep=dropout_keep, shadow_keep=shadow_keep,
+                               batch_size=batch_size, lr=lr, schedule=schedule, dropout_keep=dropout_keep,
+                               shadow_keep=shadow_keep,
                                shadow_ratio=shadow_ratio, shadow_layer=shadow_layer, shadow_scale=shadow_scale,
                                train_size=train_size, test_size=test_size, seeds=_int_list("--seeds", seeds),
                                data_dir=data_dir, device=device, threads=threads)

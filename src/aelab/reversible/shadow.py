@@ -47,6 +47,7 @@ class ShadowConfig(StrictModel):
     batch_size: int = Field(128, gt=0)
     lr: float = Field(0.05, gt=0.0)
     momentum: float = Field(0.9, ge=0.0, lt=1.0)
+    schedule: Literal["cosine", "constant"] = "cosine"
     dropout_keep: float = Field(0.5, gt=0.0, le=1.0)
     shadow_keep: float = Field(0.8, gt=0.0, le=1.0)
     shadow_ratio: float = Field(1.0, gt=0.0)
@@ -200,6 +201,8 @@ def train_classifier(config: ShadowConfig, data: dict[str, Any], *, seed: int, d
     opt = torch.optim.SGD(model.parameters(), lr=config.lr, momentum=config.momentum)
     rng = np.random.default_rng(seed)
     n = data["x_train"].shape[0]
+    steps = config.epochs * -(-n // config.batch_size)
+    schedule = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=steps) if config.schedule == "cosine" else None
     keep = config.dropout_keep if dropout else 1.0
     extra = int(round(config.shadow_ratio * config.batch_size)) if shadow else 0
     history = []
@@ -220,6 +223,8 @@ def train_classifier(config: ShadowConfig, data: dict[str, Any], *, seed: int, d
             opt.zero_grad(set_to_none=True)
             loss.backward()
             opt.step()
+            if schedule is not None:
+                schedule.step()
             if not math.isfinite(float(loss.detach())):
                 from aelab.errors import DivergenceError
 
