@@ -120,10 +120,12 @@ def test_lsuv_gives_unit_variance_layer_outputs():
 
 def test_advisor_uses_the_theorys_variances():
     advisor = pytest.importorskip("aelab.deep.advisor", reason="aelab.deep.advisor is not in this tree yet")
-    model = DeepAutoencoder([30, 40, 40, 40], encoder="tanh", decoder="relu", tied=True)
-    info = I.initialise(model, "advisor", generator=_gen(11))
-    sw, sb = advisor.recommend_init("tanh", "relu", 3, alpha=1.0)
+    model = DeepAutoencoder([30, 40, 40, 40], encoder="tanh", decoder="relu", bottleneck="relu", tied=True)
+    x = torch.full((10, 30), 0.5)
+    info = I.initialise(model, "advisor", data=x, generator=_gen(11))
+    sw, sb = advisor.recommend_init("tanh", "relu", 3, alpha=1.0, bottleneck="relu", input_variance=0.25)
     assert info["sigma_w_sq"] == pytest.approx(sw) and info["sigma_b_sq"] == pytest.approx(sb)
+    _assert_variance(torch.cat([w.detach().flatten() * np.sqrt(w.shape[1]) for w in model.weight]), sw)
 
 
 def test_unknown_scheme_is_a_config_error():

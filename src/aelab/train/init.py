@@ -17,6 +17,8 @@ theory advisor's choice and greedy layer-wise pretraining).
 
 from __future__ import annotations
 
+import contextlib
+import functools
 import math
 import re
 from collections.abc import Callable
@@ -38,6 +40,7 @@ __all__ = [
     "initialise",
     "advisor_variances",
     "he_slope",
+    "keep_torch_threads",
     "WEIGHT_INITIALISERS",
 ]
 
@@ -119,21 +122,48 @@ def _zero_biases(model) -> None:
                 b.zero_()
 
 
-def advisor_variances(model) -> tuple[float, float]:
-    """(sigma_W^2, sigma_b^2) that the Li & Nguyen theory recommends for this model's activations.
+def advisor_variances(model, data: torch.Tensor | None = None) -> tuple[float, float]:
+    """(sigma_W^2, sigma_b^2) that the Li & Nguyen theory recommends for this model.
 
-    Uses :func:`aelab.deep.advisor.recommend_init` with alpha = the mean hidden fan-out/fan-in ratio.
+    Uses :func:`aelab.deep.advisor.recommend_init` with the model's encoder, decoder and
+    bottleneck activations and depth, alpha = the mean hidden fan-out/fan-in ratio, and the input
+    variance taubar_0^2 = ||x||^2 / n_0 averaged over ``data`` (1 when no data are given).
     """
     try:
         from aelab.deep.advisor import recommend_init
-    except ImportError as exc:  # pragma: no cover - the deep-theory package is part of aelab
+    except ImportError as exc:
         raise ConfigError(f"init.scheme: 'advisor' needs aelab.deep.advisor ({exc})") from None
     w = model.widths
     ratios = [w[l] / w[l - 1] for l in range(2, len(w))]
     alpha = sum(ratios) / len(ratios) if ratios else 1.0
+    input_variance = float(data.double().square().mean()) if data is not None and data.numel() else 1.0
     names = model.activation_names
-    sigma_w_sq, sigma_b_sq = recommend_init(names["encoder"], names["decoder"], model.depth, alpha=alpha)
+    return _recommend_cached(recommend_init, names["encoder"], names["decoder"], model.depth, alpha,
+                             names["bottleneck"], input_variance)
+
+
+@functools.lru_cache(maxsize=256)
+def _recommend_cached(recommend_init, encoder: str, decoder: str, depth: int, alpha: float, bottleneck: str,
+                      input_variance: float) -> tuple[float, float]:
+    """The advisor's recommendation, computed once per architecture and input variance in a process.
+
+    The theory's numba kernels share the OpenMP runtime with torch and can change its thread
+    count, so torch's is restored afterwards.
+    """
+    with keep_torch_threads():
+        sigma_w_sq, sigma_b_sq = recommend_init(encoder, decoder, depth, alpha=alpha, bottleneck=bottleneck,
+                                                input_variance=input_variance)
     return float(sigma_w_sq), float(sigma_b_sq)
+
+
+@contextlib.contextmanager
+def keep_torch_threads():
+    """Restore torch's thread count on exit (the theory's numba kernels share its OpenMP runtime)."""
+    threads = torch.get_num_threads()
+    try:
+        yield
+    finally:
+        torch.set_num_threads(threads)
 
 
 def lsuv_(model, x: torch.Tensor, *, tol: float = 0.05, max_iter: int = 10,
@@ -199,7 +229,8 @@ def initialise(
     """Initialise a :class:`~aelab.train.models.DeepAutoencoder` in place by scheme name.
 
     Schemes: ``gaussian`` (sigma_w_sq, sigma_b_sq; decoder biases v_l = 0 as in Li & Nguyen 2019,
-    Sec. 3.5), ``advisor`` (the same with the theory's recommended variances),
+    Sec. 3.5), ``advisor`` (the same with the theory's recommended variances for the input
+    variance of ``data``),
     ``xavier``/``xavier_uniform``, ``xavier_normal``, ``he``, ``orthogonal`` (zero biases), ``lsuv``
     (needs ``data``). Greedy layer-wise pretraining is :func:`aelab.train.pretrain.pretrain`,
     which starts from ``xavier``.
@@ -209,7 +240,7 @@ def initialise(
     """
     key = scheme.lower().replace("-", "_")
     if key == "advisor":
-        sigma_w_sq, sigma_b_sq = advisor_variances(model)
+        sigma_w_sq, sigma_b_sq = advisor_variances(model, data)
         key = "gaussian"
         info: dict[str, Any] = {"sigma_w_sq": sigma_w_sq, "sigma_b_sq": sigma_b_sq, "source": "advisor"}
     else:

@@ -21,6 +21,7 @@ Presets: ``full`` (the paper: L = 100, width 400, batch 250, 5e5 steps: a GPU jo
 
 from __future__ import annotations
 
+import functools
 import math
 import time
 from dataclasses import asdict, dataclass, field
@@ -125,15 +126,18 @@ PRESETS: dict[str, Preset] = {
 }
 
 
+@functools.lru_cache(maxsize=64)
 def theory_class(scheme: Scheme) -> str | None:
     """The class :mod:`aelab.deep.advisor` computes for a scheme (None when it is not available)."""
     try:
         from aelab.deep.advisor import classify_scheme
     except ImportError:
         return None
-    result = classify_scheme(scheme.encoder, scheme.decoder, scheme.sigma_w_sq, scheme.sigma_b_sq, alpha=1.0)
-    label = getattr(result, "label", result)
-    return str(label).lower() if label is not None else None
+    from aelab.train.init import keep_torch_threads
+
+    with keep_torch_threads():
+        return str(classify_scheme(scheme.encoder, scheme.decoder, scheme.sigma_w_sq, scheme.sigma_b_sq, alpha=1.0,
+                                   bottleneck="relu"))
 
 
 def _config(preset: Preset, setting: int, scheme: Scheme, seed: int, data_dir: str | None):

@@ -195,6 +195,8 @@ def summarise(results):
         v = np.asarray(values, dtype=float)
         return float(np.std(v, ddof=1) / np.sqrt(len(v))) if len(v) > 1 and np.isfinite(v).all() else math.nan
 
+    if "cpu_seconds" not in results:  # results of a version that did not record it
+        results = results.assign(cpu_seconds=math.nan)
     grouped = results.groupby(keys, sort=False)
     summary = grouped.agg(
         final_test_loss=("final_test_loss", "mean"),
