@@ -24,7 +24,7 @@ from __future__ import annotations
 import functools
 import math
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
@@ -113,7 +113,6 @@ class Preset:
     schemes: tuple[int, ...] = tuple(range(1, 15))
     threshold_fraction: float = 1.1
     beyond_fraction: float = 0.9
-    extra: dict[str, Any] = field(default_factory=dict)
 
 
 PRESETS: dict[str, Preset] = {

@@ -4,9 +4,10 @@ A step is: take batch ``step`` of the seeded epoch permutation, reconstruct it, 
 loss, back-propagate, stop if the loss is not finite, update. Every ``log_every`` steps a
 history row records the mean training loss since the last row, the test loss, the gradient
 norm of that step (also checked for finiteness) and the time; the gradient norm costs a pass
-over all gradients, which is why it is not computed on every step. Everything that determines the next step (parameters and buffers, the optimiser's
-state, the dropout generator, the step counter) is in :meth:`Trainer.state_dict`, so a run
-resumed from a checkpoint continues bit-identically. Batches need no state: batch ``t`` is
+over all gradients, which is why it is not computed on every step. Everything that determines
+the next step (parameters and buffers, the optimiser's state, the dropout generator, the step
+counter) is in :meth:`Trainer.state_dict`, so a run resumed from a checkpoint continues
+bit-identically. Batches need no state: batch ``t`` is
 a function of (seed, t).
 """
 
@@ -178,7 +179,7 @@ class Trainer:
     """
 
     def __init__(self, model, optimizer: torch.optim.Optimizer, x_train: torch.Tensor, x_test: torch.Tensor, *,
-                 loss: str = "normalised", batch_size: int, seed: int, log_every: int = 100,
+                 loss: str = "normalised", batch_size: int, seed: int | tuple[int, ...], log_every: int = 100,
                  checkpoint: Callable[[Trainer], Any] | None = None, checkpoint_every: int = 1000):
         self.model = model
         self.optimizer = optimizer
