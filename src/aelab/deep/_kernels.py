@@ -234,6 +234,30 @@ def table_at(tabs, metas, k, m, prep):
 
 
 @njit(cache=True)
+def table_col(tabs, metas, k, c, m, prep):
+    """Column c (0: H1, 1: H2) of table k at (m, b): :func:`table_at` for one of the two."""
+    inv, j, v0, v1, v2, v3 = prep
+    xmax = metas[k, 0]
+    xi = m * inv
+    if xi < -xmax:
+        xi = -xmax
+    elif xi > xmax:
+        xi = xmax
+    s = (xi + xmax) / metas[k, 1]
+    i = int(math.floor(s)) - 2
+    i = min(max(i, 0), int(metas[k, 4]) - 6)
+    wx = _lagrange6(s - (i + 2))
+    h = 0.0
+    for aa in range(6):
+        h += wx[aa] * (v0 * tabs[k, c, i + aa, j] + v1 * tabs[k, c, i + aa, j + 1] + v2 * tabs[k, c, i + aa, j + 2]
+                       + v3 * tabs[k, c, i + aa, j + 3])
+    if metas[k, 3] != 0.0:
+        sc = 1.0 / inv
+        return h * sc if c == 0 else h * sc * sc
+    return h
+
+
+@njit(cache=True)
 def act_fdf(code, p, x):
     """(act(x), act'(x)) with one evaluation of the transcendental part."""
     if code == TANH:
@@ -293,7 +317,7 @@ def smooth_dh(code, p, m, b, prep, tabs, metas):
         if abs(m) + 7.0 * b <= R_SERIES:  # relative accuracy for small arguments (the trivial phase)
             h2 = series_h(TANH2_C, m, b)
         else:
-            h2 = table_at(tabs, metas, TANH_T, m, prep[0])[1]
+            h2 = table_col(tabs, metas, TANH_T, 1, m, prep[0])
         return 1.0 - h2, h2
     if code == SIGMOID:  # sigmoid(u) = (1 + tanh(u / 2)) / 2, sigmoid' = (1 - tanh(u / 2)^2) / 4
         t1, t2 = table_at(tabs, metas, TANH_T, 0.5 * m, prep[0])
@@ -303,13 +327,13 @@ def smooth_dh(code, p, m, b, prep, tabs, metas):
         if abs(m) + 7.0 * b <= R_SERIES:
             h2 = series_h(ERF2_C, m, b)
         else:
-            h2 = table_at(tabs, metas, ERF_T, m, prep[0])[1]
+            h2 = table_col(tabs, metas, ERF_T, 1, m, prep[0])
         return math.sqrt(2.0 / (math.pi * v)) * math.exp(-0.5 * m * m / v), h2
     # SOFTPLUS (softplus' = sigmoid): a scaled table; ReLU's closed form where softplus - relu < 1e-10
     if abs(m) >= metas[SOFTPLUS_T, 0] * (1.0 + b):
         return _cdf(m / b), relu_h(m, b)[1]
-    h2 = table_at(tabs, metas, SOFTPLUS_T, m, prep[0])[1]
-    t1 = table_at(tabs, metas, TANH_T, 0.5 * m, prep[1])[0]
+    h2 = table_col(tabs, metas, SOFTPLUS_T, 1, m, prep[0])
+    t1 = table_col(tabs, metas, TANH_T, 0, 0.5 * m, prep[1])
     return 0.5 * (1.0 + t1), h2
 
 
@@ -408,43 +432,77 @@ def _feature_breaks(brk, n, sc, sp, pc, t, a, b):
     return n
 
 
+_N_BASE = 11  # the base break points 0, +-1, +-2, +-3, +-4.5, +-6.5
+_BASE_EDGES = (0.0, 1.0, 2.0, 3.0, 4.5, 6.5, Z_MAX)
+
+
+def base_rule(xg: np.ndarray, wg: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Nodes and weights (Gaussian density included) of the base composite rule on [0, Z_MAX]."""
+    z, w = [], []
+    for lo, hi in zip(_BASE_EDGES[:-1], _BASE_EDGES[1:]):
+        half, mid = 0.5 * (hi - lo), 0.5 * (hi + lo)
+        zz = mid + half * xg
+        z.append(zz)
+        w.append(half * wg * _INV_SQRT2PI * np.exp(-0.5 * zz * zz))
+    return np.concatenate(z), np.concatenate(w)
+
+
 @njit(cache=True)
-def step(sc, sp, pc, pp, t, a, b, tabs, metas, xg, wg, brk):
+def step(sc, sp, pc, pp, t, a, b, tabs, metas, xg, wg, brk, zb, wb):
     """One decoder layer: (gamma, rho) = (a E[sigma'(t z) D(a sigma(t z), b)], E[H2(a sigma(t z), b)]).
 
     Li & Nguyen 2019, Theorem 1 with U = a sigma(taubar z1) + b z2, a = beta gamma_{l+1},
     b^2 = beta rho_{l+1} + sigma_v^2: rho_l = E{phi(U)^2} and gamma_l = E{z1 phi(U)} / taubar in the
     Stein form of Remark 3, gamma_l = a E{phi'(U) sigma'(taubar z1)}, which needs no division by
-    taubar (exact as taubar -> 0) and has no cancellation when b >> a.
+    taubar (exact as taubar -> 0) and has no cancellation when b >> a. (zb, wb): :func:`base_rule`,
+    used when no feature asks for more break points.
     """
     prep2 = smooth_prep(pc, b, metas)
     if a == 0.0:
         _, h2 = smooth_dh(pc, pp, 0.0, b, prep2, tabs, metas)
         return 0.0, h2
+    odd = sc == LINEAR or sc == TANH or sc == ERF or sc == HARDTANH
+    if odd and (pc == RELU or pc == LEAKY):
+        # Prop. 10(d): with leaky(u) = ((1 + p) u + (1 - p) |u|) / 2 and U -> -U under (z1, z2) -> -(z1, z2),
+        # gamma = a (1 + p) / 2 E sigma'(t z) and rho = (1 + p^2) / 2 (a^2 E sigma(t z)^2 + b^2), exactly
+        p = pp if pc == LEAKY else 0.0
+        e_d, e_s2 = sigma_moments(sc, sp, t, xg, wg, brk)
+        return a * 0.5 * (1.0 + p) * e_d, 0.5 * (1.0 + p * p) * (a * a * e_s2 + b * b)
     n = _base_breaks(brk, sc, t)
     n = _feature_breaks(brk, n, sc, sp, pc, t, a, b)
     sym = (sc == LINEAR or sc == TANH or sc == ERF or sc == HARDTANH) and (
         pc == LINEAR or pc == TANH or pc == ERF or pc == HARDTANH)
     flat = sc == RELU or (sc == LEAKY and sp == 0.0)  # sigma = 0 on z < 0: that half in closed form
-    pts = np.sort(brk[:n])
-    lo = 0.0 if (sym or flat) else -Z_MAX
     acc_g = 0.0
     acc_r = 0.0
-    ng = xg.shape[0]
-    for k in range(n + 1):
-        hi = pts[k] if k < n else Z_MAX
-        if hi <= lo + 1e-14:
-            continue
-        half = 0.5 * (hi - lo)
-        mid = 0.5 * (hi + lo)
-        for q in range(ng):
-            z = mid + half * xg[q]
-            wz = half * wg[q] * _INV_SQRT2PI * math.exp(-0.5 * z * z)
-            s, ds = act_fdf(sc, sp, t * z)
-            d, h2 = smooth_dh(pc, pp, a * s, b, prep2, tabs, metas)
-            acc_g += wz * ds * d
-            acc_r += wz * h2
-        lo = hi
+    if n == _N_BASE:  # the precomputed rule: no exponential per node
+        for sign in (1.0, -1.0):
+            if sign < 0.0 and (sym or flat):
+                break
+            for q in range(zb.shape[0]):
+                z = sign * zb[q]
+                s, ds = act_fdf(sc, sp, t * z)
+                d, h2 = smooth_dh(pc, pp, a * s, b, prep2, tabs, metas)
+                acc_g += wb[q] * ds * d
+                acc_r += wb[q] * h2
+    else:
+        pts = np.sort(brk[:n])
+        lo = 0.0 if (sym or flat) else -Z_MAX
+        ng = xg.shape[0]
+        for k in range(n + 1):
+            hi = pts[k] if k < n else Z_MAX
+            if hi <= lo + 1e-14:
+                continue
+            half = 0.5 * (hi - lo)
+            mid = 0.5 * (hi + lo)
+            for q in range(ng):
+                z = mid + half * xg[q]
+                wz = half * wg[q] * _INV_SQRT2PI * math.exp(-0.5 * z * z)
+                s, ds = act_fdf(sc, sp, t * z)
+                d, h2 = smooth_dh(pc, pp, a * s, b, prep2, tabs, metas)
+                acc_g += wz * ds * d
+                acc_r += wz * h2
+            lo = hi
     if sym:
         acc_g *= 2.0
         acc_r *= 2.0
@@ -481,6 +539,33 @@ def q_moment(sc, sp, t, xg, wg, brk):
             acc += half * wg[q] * _INV_SQRT2PI * math.exp(-0.5 * z * z) * s * s
         lo = hi
     return 2.0 * acc if sym else acc
+
+
+@njit(cache=True)
+def sigma_moments(sc, sp, t, xg, wg, brk):
+    """(E sigma'(t z), E sigma(t z)^2) for an odd sigma (integrated on z >= 0 and doubled)."""
+    if sc == LINEAR:
+        return 1.0, t * t
+    n = _base_breaks(brk, sc, t)
+    pts = np.sort(brk[:n])
+    lo = 0.0
+    acc_d = 0.0
+    acc_s = 0.0
+    ng = xg.shape[0]
+    for k in range(n + 1):
+        hi = pts[k] if k < n else Z_MAX
+        if hi <= lo + 1e-14:
+            continue
+        half = 0.5 * (hi - lo)
+        mid = 0.5 * (hi + lo)
+        for q in range(ng):
+            z = mid + half * xg[q]
+            wz = half * wg[q] * _INV_SQRT2PI * math.exp(-0.5 * z * z)
+            s, ds = act_fdf(sc, sp, t * z)
+            acc_d += wz * ds
+            acc_s += wz * s * s
+        lo = hi
+    return 2.0 * acc_d, 2.0 * acc_s
 
 
 # --- recursions --------------------------------------------------------------------------------
@@ -525,8 +610,8 @@ def forward_parallel(t0sq, sw, sb, enc_code, enc_p, xg, wg, tsq, inf_layer):
 
 
 @njit(cache=True)
-def _backward_one(g, tbar, beta, sv, enc_code, enc_p, dec_code, dec_p, tabs, metas, xg, wg, gam0, rho0, gam, rho,
-                  inf_layer, brk):
+def _backward_one(g, tbar, beta, sv, enc_code, enc_p, dec_code, dec_p, tabs, metas, xg, wg, zb, wb, gam0, rho0,
+                  gam, rho, inf_layer, brk):
     L = beta.shape[1]
     if inf_layer[g] != 0:
         for l in range(2, L + 2):
@@ -534,7 +619,7 @@ def _backward_one(g, tbar, beta, sv, enc_code, enc_p, dec_code, dec_p, tabs, met
             rho[g, l] = np.nan
         return
     if np.isnan(gam0[g]):
-        gi, ri = step(LINEAR, 0.0, dec_code[L], dec_p[L], tbar[g, L], 1.0, 0.0, tabs, metas, xg, wg, brk)
+        gi, ri = step(LINEAR, 0.0, dec_code[L], dec_p[L], tbar[g, L], 1.0, 0.0, tabs, metas, xg, wg, brk, zb, wb)
     else:
         gi, ri = gam0[g], rho0[g]
     gam[g, L + 1] = gi
@@ -549,7 +634,7 @@ def _backward_one(g, tbar, beta, sv, enc_code, enc_p, dec_code, dec_p, tabs, met
                 and dec_code[l - 1] == dec_code[l] and enc_p[l - 1] == enc_p[l] and dec_p[l - 1] == dec_p[l])
         if not same:  # a converged recursion repeats bit-identical inputs: reuse the step
             gi, ri = step(enc_code[l - 1], enc_p[l - 1], dec_code[l - 1], dec_p[l - 1], t, a, b,
-                          tabs, metas, xg, wg, brk)
+                          tabs, metas, xg, wg, brk, zb, wb)
         pa, pb, pt = a, b, t
         if not (abs(gi) < BIG and ri < BIG * BIG):
             inf_layer[g] = l
@@ -562,7 +647,7 @@ def _backward_one(g, tbar, beta, sv, enc_code, enc_p, dec_code, dec_p, tabs, met
 
 
 @njit(cache=True)
-def backward(tbar, beta, sv, enc_code, enc_p, dec_code, dec_p, tabs, metas, xg, wg, gam0, rho0, gam, rho,
+def backward(tbar, beta, sv, enc_code, enc_p, dec_code, dec_p, tabs, metas, xg, wg, zb, wb, gam0, rho0, gam, rho,
              inf_layer):
     """gamma_l, rho_l for l = L+1 down to 2 (Theorem 1, backward part) for G settings.
 
@@ -573,35 +658,35 @@ def backward(tbar, beta, sv, enc_code, enc_p, dec_code, dec_p, tabs, metas, xg, 
     """
     brk = np.empty(_MAX_BREAKS)
     for g in range(beta.shape[0]):
-        _backward_one(g, tbar, beta, sv, enc_code, enc_p, dec_code, dec_p, tabs, metas, xg, wg, gam0, rho0,
+        _backward_one(g, tbar, beta, sv, enc_code, enc_p, dec_code, dec_p, tabs, metas, xg, wg, zb, wb, gam0, rho0,
                       gam, rho, inf_layer, brk)
 
 
 @njit(cache=True, parallel=True)
-def backward_parallel(tbar, beta, sv, enc_code, enc_p, dec_code, dec_p, tabs, metas, xg, wg, gam0, rho0, gam, rho,
-                      inf_layer):
+def backward_parallel(tbar, beta, sv, enc_code, enc_p, dec_code, dec_p, tabs, metas, xg, wg, zb, wb, gam0, rho0, gam,
+                      rho, inf_layer):
     """:func:`backward` with the settings in parallel."""
     for g in prange(beta.shape[0]):
         brk = np.empty(_MAX_BREAKS)
-        _backward_one(g, tbar, beta, sv, enc_code, enc_p, dec_code, dec_p, tabs, metas, xg, wg, gam0, rho0,
+        _backward_one(g, tbar, beta, sv, enc_code, enc_p, dec_code, dec_p, tabs, metas, xg, wg, zb, wb, gam0, rho0,
                       gam, rho, inf_layer, brk)
 
 
 @njit(cache=True)
-def maps(sc, sp, pc, pp, t, a, b, tabs, metas, xg, wg, out_g, out_r):
+def maps(sc, sp, pc, pp, t, a, b, tabs, metas, xg, wg, zb, wb, out_g, out_r):
     """The layer step at many points (t[k], a[k], b[k]): the maps G and R of Sec. 3.1 when
     a = beta gamma, b = sqrt(beta rho)."""
     brk = np.empty(_MAX_BREAKS)
     for k in range(t.shape[0]):
-        out_g[k], out_r[k] = step(sc, sp, pc, pp, t[k], a[k], b[k], tabs, metas, xg, wg, brk)
+        out_g[k], out_r[k] = step(sc, sp, pc, pp, t[k], a[k], b[k], tabs, metas, xg, wg, brk, zb, wb)
 
 
 @njit(cache=True, parallel=True)
-def maps_parallel(sc, sp, pc, pp, t, a, b, tabs, metas, xg, wg, out_g, out_r):
+def maps_parallel(sc, sp, pc, pp, t, a, b, tabs, metas, xg, wg, zb, wb, out_g, out_r):
     """:func:`maps` in parallel."""
     for k in prange(t.shape[0]):
         brk = np.empty(_MAX_BREAKS)
-        out_g[k], out_r[k] = step(sc, sp, pc, pp, t[k], a[k], b[k], tabs, metas, xg, wg, brk)
+        out_g[k], out_r[k] = step(sc, sp, pc, pp, t[k], a[k], b[k], tabs, metas, xg, wg, brk, zb, wb)
 
 
 @njit(cache=True)

@@ -82,9 +82,15 @@ def _tables(dec_codes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return packed_tables(frozenset(kinds))
 
 
+@lru_cache(maxsize=8)
 def _rule(points: int | None = None):
+    """Gauss-Legendre nodes and weights per piece, and the base composite rule built from them."""
     x, w = legendre_rule(points or N_LEGENDRE)
-    return np.ascontiguousarray(x), np.ascontiguousarray(w)
+    x, w = np.ascontiguousarray(x), np.ascontiguousarray(w)
+    zb, wb = K.base_rule(x, w)
+    for arr in (x, w, zb, wb):
+        arr.setflags(write=False)
+    return x, w, zb, wb
 
 
 def _c(x) -> np.ndarray:
@@ -117,7 +123,7 @@ def forward(t0sq, sw, sb, encoder: Sequence[Activation], *, method: str = "auto"
     inf = np.zeros(G, dtype=np.int64)
     codes = _use_kernel(method, encoder)
     if codes is not None:
-        xg, wg = _rule(points)
+        xg, wg, _, _ = _rule(points)
         _k("forward", G, L)(t0sq, sw, sb, codes[0], codes[1], xg, wg, tsq, inf)
         return tsq, inf
     tsq[:, 0] = t0sq
@@ -162,9 +168,9 @@ def backward(tbar, beta, sv, encoder: Sequence[Activation], decoder: Sequence[Ac
     enc = _use_kernel(method, encoder)
     dec = _use_kernel(method, decoder)
     if enc is not None and dec is not None:
-        xg, wg = _rule(points)
-        _k("backward", G, L)(tbar, beta, sv, enc[0], enc[1], dec[0], dec[1], *_tables(dec[0]), xg, wg, g0, r0,
-                              gam, rho, inf)
+        xg, wg, zb, wb = _rule(points)
+        _k("backward", G, L)(tbar, beta, sv, enc[0], enc[1], dec[0], dec[1], *_tables(dec[0]), xg, wg, zb, wb, g0,
+                              r0, gam, rho, inf)
         return gam, rho, inf
     linear = get_activation("linear")
     live = inf == 0
@@ -202,9 +208,9 @@ def layer_maps(sigma: Activation, phi: Activation, t, a, b, *, method: str = "au
     if sc is not None and pc is not None:
         out_g = np.empty(t.size)
         out_r = np.empty(t.size)
-        xg, wg = _rule()
-        _k("maps", t.size)(int(sc[0][0]), float(sc[1][0]), int(pc[0][0]), float(pc[1][0]), _c(t.ravel()), _c(a.ravel()),
-               _c(b.ravel()), *_tables(pc[0]), xg, wg, out_g, out_r)
+        xg, wg, zb, wb = _rule()
+        _k("maps", t.size)(int(sc[0][0]), float(sc[1][0]), int(pc[0][0]), float(pc[1][0]), _c(t.ravel()),
+                           _c(a.ravel()), _c(b.ravel()), *_tables(pc[0]), xg, wg, zb, wb, out_g, out_r)
         return out_g.reshape(shape), out_r.reshape(shape)
     with np.errstate(over="ignore", invalid="ignore"):
         return reference.step(sigma, phi, t, a, b)
@@ -216,7 +222,7 @@ def q_moments(sigma: Activation, t, *, method: str = "auto") -> np.ndarray:
     sc = _use_kernel(method, [sigma])
     if sc is not None:
         out = np.empty(t.size)
-        xg, wg = _rule()
+        xg, wg, _, _ = _rule()
         _k("q_moments", t.size)(int(sc[0][0]), float(sc[1][0]), _c(t.ravel()), xg, wg, out)
         return out.reshape(t.shape)
     return reference.q_moment(sigma, t)

@@ -27,7 +27,7 @@ from aelab.deep.smoothing import smoothed_fn
 __all__ = [
     "forward_map", "forward_fixed_point", "sigma_w_max_sq", "bias_for", "input_variance_for",
     "decoder_maps", "iterate_maps", "FixedPoint", "fixed_points", "jacobian",
-    "rho_transition", "rho_attractor", "rho_start", "mean_derivative", "slope_at", "gamma_slope",
+    "rho_transition", "rho_fixed_points", "rho_attractor", "rho_start", "mean_derivative", "slope_at", "gamma_slope",
     "decoder_unbounded", "gamma_transition_above", "gamma_transitions", "Transitions", "transitions",
 ]
 
@@ -294,34 +294,54 @@ def rho_transition(decoder) -> float | None:
     return 1.0 / c if c > 0 else None
 
 
-def rho_attractor(encoder, decoder, beta, tau_bar_sq, start, *, iterations: int = 100) -> np.ndarray:
-    """Where rho -> R(0, rho) goes from ``start`` (0, a positive fixed point, or inf), vectorised.
-
-    R(0, .) is non-decreasing, so the iterates move monotonically to the first fixed point in
-    their direction; slow cases are finished by a scan and bisection.
-    """
-    beta, t2, rho = (np.array(x, dtype=float) for x in np.broadcast_arrays(
-        *(np.asarray(x, float) for x in (beta, tau_bar_sq, start))))
-    shape = rho.shape
-    beta, t2, rho = beta.ravel(), t2.ravel(), rho.ravel()
-    R = lambda r, i: _R0(encoder, decoder, beta[i], t2[i], r)  # noqa: E731
-    idx = np.arange(rho.size)
-    done = np.zeros(rho.size, bool)
+def rho_fixed_points(decoder, beta, *, lo: float = 1e-12, hi: float = 1e12, points: int = 241) -> list[np.ndarray]:
+    """Positive roots of R(0, rho) = rho for each beta (R(0, .) = E phi(sqrt(beta rho) z)^2 does not
+    depend on the encoder nor on taubar): a scan in log rho, then bisection. Vectorised over beta."""
+    beta = np.atleast_1d(np.asarray(beta, float))
+    grid = np.geomspace(lo, hi, points)
+    lin, phi = _act("linear"), _act(decoder)
+    B = np.repeat(beta[:, None], points, axis=1)
+    R = lambda b, r: engine.layer_maps(lin, phi, 1.0, 0.0, np.sqrt(b * r))[1]  # noqa: E731
     with np.errstate(over="ignore", invalid="ignore"):
-        for _ in range(iterations):
-            live = idx[~done]
-            if live.size == 0:
-                break
-            new = R(rho[live], live)
-            conv = np.abs(new - rho[live]) <= 1e-13 * np.maximum(rho[live], 1e-300)
-            rho[live] = new
-            done[live[conv | ~(new < 1e100) | (new < 1e-200)]] = True
-        live = idx[~done]
-        if live.size:
-            rho[live] = _scan_and_bisect(lambda r, i: R(r, i) - r, rho[live], live)
-    rho[~(rho < 1e100)] = np.inf
-    rho[rho < 1e-200] = 0.0
-    return rho.reshape(shape)
+        F = R(B, grid[None, :]) - grid[None, :]
+    rows, cols = np.nonzero(np.sign(F[:, :-1]) * np.sign(F[:, 1:]) < 0)
+    a, c = grid[cols], grid[cols + 1]
+    fa = F[rows, cols]
+    for _ in range(80):  # bisection in log rho
+        mid = np.sqrt(a * c)
+        fm = R(beta[rows], mid) - mid
+        same = np.sign(fm) == np.sign(fa)
+        a, fa = np.where(same, mid, a), np.where(same, fm, fa)
+        c = np.where(same, c, mid)
+    roots = np.sqrt(a * c)
+    exact = [grid[F[i] == 0] for i in range(beta.size)]
+    return [np.sort(np.concatenate([roots[rows == i], exact[i]])) for i in range(beta.size)]
+
+
+def rho_attractor(encoder, decoder, beta, tau_bar_sq, start) -> np.ndarray:
+    """Where rho -> R(0, rho) goes from ``start``: 0, a positive fixed point, or inf. Vectorised.
+
+    R(0, .) is non-decreasing, so the iterates move monotonically to the first fixed point in the
+    direction of R(0, start) - start: the smallest root above the start, or the largest below it
+    (inf or 0 when there is none). The roots are computed once per distinct beta.
+    """
+    beta, rho = np.broadcast_arrays(np.asarray(beta, float), np.asarray(start, float))
+    shape = beta.shape
+    beta, rho = beta.ravel(), rho.ravel()
+    ub, inv = np.unique(beta, return_inverse=True)
+    roots = rho_fixed_points(decoder, ub)
+    with np.errstate(over="ignore", invalid="ignore"):
+        step = _R0(encoder, decoder, beta, 1.0, rho) - rho
+    out = rho.copy()  # where step == 0 the start is a fixed point
+    for i, r in enumerate(roots):
+        cells = np.flatnonzero(inv == i)
+        s, st = rho[cells], step[cells]
+        up = np.searchsorted(r, s, side="right")
+        down = np.searchsorted(r, s, side="left") - 1
+        above = np.where(up < r.size, r[np.minimum(up, r.size - 1)] if r.size else np.inf, np.inf)
+        below = np.where(down >= 0, r[np.maximum(down, 0)] if r.size else 0.0, 0.0)
+        out[cells] = np.where(st > 0, above, np.where(st < 0, below, s))
+    return out.reshape(shape)
 
 
 def mean_derivative(act, scale) -> np.ndarray:

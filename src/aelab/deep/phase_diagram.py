@@ -124,7 +124,8 @@ def phase_diagram(encoder: str, decoder: str, depth: int, *, axes: str = "w-b", 
         fixed = np.full(X.size, np.inf)
         ok = np.isfinite(top)
         if ok.any():
-            fixed[ok] = inf_depth.forward_fixed_point(encoder, X.ravel()[ok], Y.ravel()[ok], start=top[ok]).tau_bar_sq
+            fixed[ok] = inf_depth.forward_fixed_point(encoder, X.ravel()[ok], Y.ravel()[ok], start=top[ok],
+                                                      iterations=20).tau_bar_sq
         phase = np.full(X.size, "infinite", dtype=object)
         ok = np.isfinite(fixed)
         if ok.any():
