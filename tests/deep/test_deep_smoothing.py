@@ -78,3 +78,18 @@ def test_step_stein_form_equals_direct_form():
         gr, rr = reference.step(s, p, t, a, b)
         np.testing.assert_allclose(gk, gr, rtol=1e-8)
         np.testing.assert_allclose(rk, rr, rtol=1e-8)
+
+
+def test_step_against_two_dimensional_gauss_hermite():
+    # the direct 2-D integral E[z1 phi(a sigma(t z1) + b z2)] / t by the registry's Gauss-Hermite rule
+    # (expect_2d with independent z1, z2); smooth integrands of moderate scale, where Hermite converges
+    from aelab.gaussian import expect_2d
+
+    for enc, dec, t, a, b in [("tanh", "tanh", 0.8, 0.7, 0.5), ("erf", "tanh", 1.0, 1.2, 0.3),
+                              ("tanh", "erf", 0.6, 0.9, 0.8), ("sigmoid", "tanh", 0.9, 0.8, 0.4)]:
+        s, p = get_activation(enc), get_activation(dec)
+        g = expect_2d(lambda z1, z2: z1 * p.f(a * s.f(t * z1) + b * z2), 0, 0, 1, 1, 0, n=80) / t
+        r = expect_2d(lambda z1, z2: p.f(a * s.f(t * z1) + b * z2) ** 2, 0, 0, 1, 1, 0, n=80)
+        gk, rk = engine.layer_maps(s, p, t, a, b, method="kernel")
+        assert float(gk) == pytest.approx(float(g), rel=1e-8)
+        assert float(rk) == pytest.approx(float(r), rel=1e-8)
