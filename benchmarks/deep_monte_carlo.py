@@ -43,7 +43,8 @@ def bare_numpy(width: int, depth: int, dtype: str, seed: int, draw_weights: bool
     for l in range(1, depth + 1):
         if draw_weights:
             W = np.empty((width, width), dtype=dtype)
-            np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(0, l, 0))).standard_normal(out=W, dtype=dtype)
+            gen = np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(0, l, 0)))
+            gen.standard_normal(out=W, dtype=dtype)
             W *= scale
         else:
             W = weights[l - 1]
@@ -64,7 +65,8 @@ def bare_torch(width: int, depth: int, dtype: str, seed: int, draw_weights: bool
     for l in range(1, depth + 1):
         if draw_weights:
             g.manual_seed(seed + l)
-            W = torch.empty(width, width, dtype=dt, device=device).normal_(0.0, math.sqrt(2.0 / width), generator=g)
+            W = torch.empty(width, width, dtype=dt, device=device)
+            W.normal_(0.0, math.sqrt(2.0 / width), generator=g)
         else:
             W = weights[l - 1]
         Ws.append(W)

@@ -55,7 +55,8 @@ def main() -> None:
         ref_wall, ref_cpu = timed(lambda: evolve(s, method="reference"), ref_repeats)
         status = "ok" if cpu <= TARGET_MS else "MISSED"
         print(f"  {enc:>5s} encoder, {dec:>5s} decoder: {wall:7.2f} ms ({cpu:6.2f} ms CPU)   reference "
-              f"{ref_wall:8.1f} ms ({ref_cpu:7.1f} ms CPU), {ref_cpu / cpu:5.0f}x   target <= {TARGET_MS:g} ms: {status}")
+              f"{ref_wall:8.1f} ms ({ref_cpu:7.1f} ms CPU), {ref_cpu / cpu:5.0f}x   "
+              f"target <= {TARGET_MS:g} ms: {status}")
 
 
 if __name__ == "__main__":

@@ -101,3 +101,29 @@ def test_appendix_b_setting_at_depth_50():
         sim = simulate(s, width=2000, samples=4, seed=1, input="sign", weights=weights, dtype="float32")
         for k in ("gamma", "rho", "S", "V"):
             assert np.all(np.abs(sim.mean(k) - th[k]) < 5 * sim.sem(k) + 0.02 * np.abs(th[k]) + 2e-3), (weights, k)
+
+
+def test_nonlinear_input_activation_and_unreachable_input_variance():
+    from aelab.errors import ConfigError
+
+    s = Setting.make("tanh", "tanh", 2, input_activation="tanh", input_variance=0.5)
+    sim = simulate(s, width=300, samples=2, seed=0)
+    assert np.all(np.isfinite(sim.values["S"]))
+    with pytest.raises(ConfigError, match="--input-variance"):
+        simulate(Setting.make("tanh", "tanh", 2, input_activation="tanh", input_variance=2.0), width=50, samples=1,
+                 seed=0)
+
+
+def test_experiment_kinds(tmp_path):
+    from aelab.kinds import get_kind
+
+    kind = get_kind("deep-simulate")
+    cfg = kind.config_model.model_validate({"network": {"depth": 2, "encoder": "relu", "decoder": "relu",
+                                                        "sigma_w_sq": 2.0},
+                                            "monte_carlo": {"width": 200, "samples": 3, "seed": 1}})
+    out = kind.run(cfg, tmp_path / "sim", quiet=True)
+    assert out["S_theory"] == pytest.approx(0.75) and abs(out["S"] - 0.75) < 5 * out["S_se"] + 0.05
+    assert {p.name for p in (tmp_path / "sim").iterdir()} >= {"config.json", "meta.json", "simulation.csv",
+                                                             "samples.csv", "theory.csv"}
+    out = get_kind("deep-evolve").run(get_kind("deep-evolve").config_model.model_validate({}), tmp_path / "ev")
+    assert (tmp_path / "ev" / "evolution.csv").exists() and np.isfinite(out["S"])

@@ -208,15 +208,16 @@ def advise(encoder: str, decoder: str, depth: int, *, bottleneck: str | None = N
         depth: L.
         bottleneck: phi_L (default: the decoder's).
         alpha: width ratio of the hidden layers.
-        sigma_w_sq, sigma_b_sq: the setting to judge (sigma_b_sq defaults to 0 when only sigma_w_sq is given).
+        sigma_w_sq, sigma_b_sq: the setting to judge; a missing one is the recommended value (sigma_b_sq
+            is 0 when only sigma_w_sq is given).
         input_variance: taubar_0^2 = ||sigma_0(x)||^2 / n_0.
     """
     cfg = _validate(encoder, decoder, depth, bottleneck, alpha, sigma_w_sq, sigma_b_sq, input_variance)
     rec_w, rec_b, rec_why, rec_class = _recommend(cfg.encoder, cfg.decoder, cfg.depth, float(alpha), bottleneck,
                                                   float(input_variance))
     given = sigma_w_sq is not None or sigma_b_sq is not None
-    sw = float(sigma_w_sq) if sigma_w_sq is not None else (rec_w if not given else 1.0)
-    sb = float(sigma_b_sq) if sigma_b_sq is not None else (rec_b if not given else 0.0)
+    sw = float(sigma_w_sq) if sigma_w_sq is not None else rec_w
+    sb = float(sigma_b_sq) if sigma_b_sq is not None else (0.0 if sigma_w_sq is not None else rec_b)
     reasons: list[str] = []
     if not given:
         reasons.append(f"recommended: {rec_why}")
