@@ -26,7 +26,6 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 
 import numpy as np
-from scipy.optimize import brentq
 
 from aelab.deep import infinite_depth as inf_depth
 from aelab.deep import phases

@@ -337,6 +337,8 @@ def universality(out_dir: Path, *, quick: bool, seed: int, quiet: bool) -> None:
     rows = []
     fig, axs = new_figure(2)
     layers = th["layer"] + 1  # row l holds gamma_{l+1}, rho_{l+1}
+    for ax, n in zip(axs[0], ("gamma", "rho")):
+        theory_and_simulation(ax, layers, th[n], label="", color="k")
     for k, law in enumerate(laws):
         sim = simulate(s, width=width, samples=samples, seed=seed, weights=law, input="sign", dtype="float32",
                        quiet=quiet)
@@ -345,8 +347,7 @@ def universality(out_dir: Path, *, quick: bool, seed: int, quiet: bool) -> None:
             rows.append({"weights": law, "l": int(layers[i]), **{n: c[n][i] for n in ESTIMATORS},
                          **{f"{n}_se": c[f"{n}_se"][i] for n in ESTIMATORS}})
         for ax, n in zip(axs[0], ("gamma", "rho")):
-            theory_and_simulation(ax, layers if k == 0 else None, th[n] if k == 0 else None, layers + 0.15 * k,
-                                  c[n], c[f"{n}_se"], label=law, color=COLORS[k])
+            theory_and_simulation(ax, None, None, layers + 0.15 * k, c[n], c[f"{n}_se"], label=law, color=COLORS[k])
     for ax, n in zip(axs[0], (r"$\gamma_l$", r"$\rho_l$")):
         ax.set_xlabel("layer l")
         ax.set_ylabel(n)
