@@ -92,3 +92,51 @@ def test_degenerate_covariance():
         two = act.moments.e_ff(0.1, 0.1, 0.9, 0.9, 0.9)
         one = act.moments.e_f2(0.1, 0.9)
         assert two == pytest.approx(one, abs=1e-9), name
+
+
+WIDE = [(0.0, 0.0, 9.0, 9.0, 4.0), (0.7, -1.3, 25.0, 4.0, 9.0), (0.0, 0.3, 1e4, 0.5, 50.0),
+        (-2.0, 2.0, 100.0, 100.0, 99.9)]
+
+
+@pytest.mark.parametrize("name", ["erf", "relu"])
+@pytest.mark.parametrize("setting", WIDE)
+def test_wide_gaussians_closed_forms_equal_quadrature(name, setting):
+    """Standard deviations up to 100: the graded rule keeps quadrature at 1e-10 of the closed forms."""
+    act = get_activation(name)
+    closed, quad = act.moments, GaussianMoments(act)
+    m1, m2, v1, v2, c = setting
+    for meth in ONE_VAR:
+        a, b = getattr(closed, meth)(m1, v1), getattr(quad, meth)(m1, v1)
+        assert a == pytest.approx(b, abs=1e-10 * max(1.0, v1)), meth
+    for meth in TWO_VAR:
+        a, b = getattr(closed, meth)(m1, m2, v1, v2, c), getattr(quad, meth)(m1, m2, v1, v2, c)
+        assert a == pytest.approx(b, abs=1e-10 * max(1.0, v1, v2)), meth
+
+
+@pytest.mark.parametrize("mean, var", [(0.0, 9.0), (1.0, 25.0), (2.0, 1e4), (0.2, 2.0)])
+def test_wide_tanh_against_adaptive_quadrature(mean, var):
+    """E tanh(x)^2 for a wide Gaussian: a fixed Gauss-Hermite rule is off by 4e-4 at var = 9."""
+    from scipy.integrate import quad
+
+    s = np.sqrt(var)
+    density = lambda z: np.exp(-0.5 * z * z) / np.sqrt(2 * np.pi)  # noqa: E731
+    ref = quad(lambda z: np.tanh(mean + s * z) ** 2 * density(z), -40, 40, points=[-mean / s], limit=500,
+               epsabs=1e-15)[0]
+    assert GaussianMoments(get_activation("tanh")).e_f2(mean, var) == pytest.approx(ref, abs=1e-12)
+    plain = expect_1d(lambda x: np.tanh(x) ** 2, mean, var, n=96, graded=False)
+    assert abs(plain - ref) > 1e-9 or var < 4  # the plain rule alone would not do
+
+
+def test_wide_tanh_two_variables_against_adaptive_quadrature():
+    from scipy.integrate import dblquad
+
+    m1, m2, v1, v2, c = 0.1, -0.2, 9.0, 4.0, 3.0
+    chol = np.linalg.cholesky(np.array([[v1, c], [c, v2]]))
+
+    def integrand(z2, z1):
+        x1 = m1 + chol[0, 0] * z1
+        x2 = m2 + chol[1, 0] * z1 + chol[1, 1] * z2
+        return np.tanh(x1) * np.tanh(x2) * np.exp(-0.5 * (z1 * z1 + z2 * z2)) / (2 * np.pi)
+
+    ref = dblquad(integrand, -12, 12, -12, 12, epsabs=1e-13, epsrel=1e-13)[0]
+    assert GaussianMoments(get_activation("tanh")).e_ff(m1, m2, v1, v2, c) == pytest.approx(ref, abs=1e-11)

@@ -26,7 +26,7 @@ from scipy.special import expit as _expit
 from scipy.special import ndtr as _ndtr
 
 from aelab.errors import ConfigError
-from aelab.gaussian import expect_1d, expect_2d, normal_pdf
+from aelab.gaussian import expect_1d, normal_pdf, rule_2d
 
 __all__ = [
     "Activation",
@@ -53,10 +53,11 @@ class GaussianMoments:
     def __init__(self, activation: Activation, *, n1: int = 96, n2: int = 64):
         self.act = activation
         self.n1, self.n2 = n1, n2
+        self._last_rule: tuple | None = None  # the two-variable rule of the latest arguments
 
     # --- one variable -------------------------------------------------------------------
     def _e1(self, fn: Callable[[Array], Array], m: Array, v: Array) -> Array:
-        return expect_1d(fn, m, v, kinks=self.act.kinks, n=self.n1)
+        return expect_1d(fn, m, v, kinks=self.act.kinks, n=self.n1, graded=None)
 
     def e_f(self, m, v) -> Array:
         """E[g(x)]."""
@@ -86,8 +87,15 @@ class GaussianMoments:
 
     # --- two variables ------------------------------------------------------------------
     def _e2(self, fn: Callable[[Array, Array], Array], m1, m2, v1, v2, c) -> Array:
-        k = self.act.kinks
-        return expect_2d(fn, m1, m2, v1, v2, c, kinks1=k, kinks2=k, n=self.n2)
+        args = tuple(np.asarray(a, float) for a in (m1, m2, v1, v2, c))
+        key = tuple((a.shape, a.tobytes()) for a in args)
+        last = self._last_rule  # the moments of one state share their rule
+        if last is None or last[0] != key:
+            k = self.act.kinks
+            last = (key, rule_2d(*args, kinks1=k, kinks2=k, n=self.n2, graded=None))
+            self._last_rule = last
+        x1, x2, w = last[1]
+        return np.sum(w * fn(x1, x2), axis=(-2, -1))
 
     def e_ff(self, m1, m2, v1, v2, c) -> Array:
         """E[g(x1) g(x2)]."""
@@ -107,8 +115,8 @@ class GaussianMoments:
     def e_u1df1f2(self, m1, m2, v1, v2, c) -> Array:
         """E[(x1 - m1) g'(x1) g(x2)]."""
         f, df = self.act.f, self.act.df
-        m1 = np.broadcast_to(np.asarray(m1, float), np.broadcast_shapes(*(np.shape(a) for a in (m1, m2, v1, v2, c))))
-        return self._e2(lambda a, b: (a - m1[..., None, None]) * df(a) * f(b), m1, m2, v1, v2, c)
+        centre = np.broadcast_to(np.asarray(m1, float), np.broadcast_shapes(*(np.shape(a) for a in (m1, m2, v1, v2, c))))
+        return self._e2(lambda a, b: (a - centre[..., None, None]) * df(a) * f(b), m1, m2, v1, v2, c)
 
 
 def _all_zero(*arrays) -> bool:
@@ -194,7 +202,7 @@ class ErfMoments(GaussianMoments):
             cond_mean = m2[..., None] + slope[..., None] * (x1 - m1[..., None])
             return _erf(x1 / _SQRT2) * _erf(cond_mean / np.sqrt(2.0 * (1.0 + cond_var[..., None])))
 
-        return expect_1d(inner, m1, v1, n=self.n1)
+        return expect_1d(inner, m1, v1, n=self.n1, graded=None)
 
     def _tilted(self, m1, m2, v1, v2, c):
         """Moments of x2 under the density tilted by exp(-x1^2/2), and the tilt's normaliser."""

@@ -12,12 +12,11 @@ from __future__ import annotations
 import numpy as np
 
 from aelab.activations import Activation, GaussianMoments
-from aelab.deep.smoothing import pseudo_kinks, smoothed
-from aelab.gaussian import Z_MAX, standard_rule
+from aelab.deep.smoothing import smoothed
+from aelab.gaussian import BASE_BREAKS, Z_MAX, pseudo_kinks, standard_rule
 
 __all__ = ["smooth_decoder", "step", "q_moment"]
 
-_BASE_Z = np.array([0.0, -1.0, 1.0, -2.0, 2.0, -3.0, 3.0, -4.5, 4.5, -6.5, 6.5])
 _GRADES = 2.0 ** np.arange(0, 32)
 
 
@@ -56,7 +55,7 @@ def _crossings(sigma: Activation, t: np.ndarray, a: np.ndarray, c: float) -> np.
 
 
 def _outer_breaks(sigma: Activation, phi: Activation, t: np.ndarray, a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    parts = [np.broadcast_to(_BASE_Z, t.shape + _BASE_Z.shape),
+    parts = [np.broadcast_to(BASE_BREAKS, t.shape + BASE_BREAKS.shape),
              pseudo_kinks(sigma.kinks)[None, :] / t[:, None]]
     if phi.name != "linear":
         smooth_scale = 0.0 if phi.kinks else 1.0
@@ -93,7 +92,7 @@ def q_moment(sigma: Activation, t, *, n: int = 12) -> np.ndarray:
     t = np.asarray(t, float)
     shape = t.shape
     t = t.ravel()
-    breaks = np.concatenate([np.broadcast_to(_BASE_Z, t.shape + _BASE_Z.shape),
+    breaks = np.concatenate([np.broadcast_to(BASE_BREAKS, t.shape + BASE_BREAKS.shape),
                              pseudo_kinks(sigma.kinks)[None, :] / t[:, None]], axis=1)
     z, w = standard_rule(breaks, n)
     return np.sum(w * sigma.f(t[:, None] * z) ** 2, axis=-1).reshape(shape)

@@ -27,22 +27,9 @@ import numpy as np
 from scipy.special import ndtr
 
 from aelab.activations import Activation, get_activation
-from aelab.gaussian import standard_rule
+from aelab.gaussian import BASE_BREAKS, pseudo_kinks, standard_rule
 
-__all__ = ["smoothed", "smoothed_fn", "pseudo_kinks", "Table", "table", "TABLE_KINDS", "packed_tables"]
-
-_BASE_Z = np.array([0.0, -1.0, 1.0, -2.0, 2.0, -3.0, 3.0, -4.5, 4.5, -6.5, 6.5])
-_LEVELS = 2.0 ** np.arange(-3, 5)
-
-
-def pseudo_kinks(kinks: Sequence[float]) -> np.ndarray:
-    """Split points in argument units: the kinks, and c +- 2^k (k = -3..4) around each of them and 0."""
-    centres = sorted(set(float(k) for k in kinks) | {0.0})
-    pts = [np.asarray(centres)]
-    for c in centres:
-        pts += [c - _LEVELS, c + _LEVELS]
-    return np.unique(np.concatenate(pts))
-
+__all__ = ["smoothed", "smoothed_fn", "Table", "table", "TABLE_KINDS", "packed_tables"]
 
 def smoothed_fn(
     funcs: Sequence[Callable[[np.ndarray], np.ndarray]],
@@ -71,7 +58,7 @@ def smoothed_fn(
         mm, bb = mf[lo:lo + chunk], bf[lo:lo + chunk]
         pos = bb > 0
         bs = np.where(pos, bb, 1.0)
-        breaks = np.concatenate([np.broadcast_to(_BASE_Z, (mm.size, _BASE_Z.size)),
+        breaks = np.concatenate([np.broadcast_to(BASE_BREAKS, (mm.size, BASE_BREAKS.size)),
                                  (xs[None, :] - mm[:, None]) / bs[:, None]], axis=1)
         z, w = standard_rule(breaks, n)
         x = mm[:, None] + bs[:, None] * z
