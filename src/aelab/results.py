@@ -181,6 +181,9 @@ class RunFolder:
     def write_json(self, name: str, obj: Any) -> Path:
         return write_json(self.file(name), obj)
 
+    def write_text(self, name: str, text: str) -> Path:
+        return atomic_write_text(self.file(name), text)
+
     def read_meta(self) -> dict[str, Any] | None:
         try:
             return json.loads(self.file(self.META).read_text())

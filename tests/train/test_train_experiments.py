@@ -48,6 +48,11 @@ def test_pretraining_question_quick(mnist_env, tmp_path):
     assert answer["cells"] and " of " in answer["pretrain_wins"]
     for name in ("final_loss.png", "loss_vs_time.png", "config.json", "meta.json"):
         assert (out / name).is_file()
+    tables = (out / "tables.md").read_text()
+    assert tables.count("| optimiser | activation |") == 2  # one table per data set at the one depth
+    best = summary.loc[(summary["dataset"] == "mnist") & (summary["optimizer"] == "adam")
+                       & (summary["activation"] == "tanh"), "final_test_loss"].min()
+    assert f"**{best:.3f}**" in tables
 
 
 @pytest.mark.slow

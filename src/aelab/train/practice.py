@@ -16,8 +16,9 @@ seed, for untied autoencoders with a linear code layer and a linear output. Meth
 Every run reports the final normalised test loss, its wall time and its CPU time (pretraining
 included; on a shared machine the CPU time is the steadier measure of cost). The
 study writes ``results.csv`` (one row per run, rewritten after each run, so an interrupted study
-continues where it stopped), ``summary.csv`` (mean and standard error over seeds), the figures
-``final_loss.png`` and ``loss_vs_time.png`` and ``answer.json`` (how often pretraining wins).
+continues where it stopped), ``summary.csv`` (mean and standard error over seeds), ``tables.md``
+(the final losses and CPU times as Markdown tables), the figures ``final_loss.png`` and
+``loss_vs_time.png`` and ``answer.json`` (how often pretraining wins).
 Runs use one torch thread (the models are small) and are timed from model construction to the
 last evaluation, the data being loaded beforehand.
 """
@@ -32,7 +33,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-__all__ = ["Grid", "GRIDS", "METHODS", "run_comparison", "summarise", "answer"]
+__all__ = ["Grid", "GRIDS", "METHODS", "run_comparison", "summarise", "answer", "markdown_tables"]
 
 METHODS = ("xavier", "he", "orthogonal", "advisor", "pretrain", "batchnorm", "residual")
 ACTIVATIONS = ("tanh", "sigmoid", "relu", "leaky_relu")
@@ -178,6 +179,7 @@ def run_comparison(grid: Grid | str, out_dir: str | Path, *, seed: int = 0, quie
     folder.write_table("summary.csv", summary)
     verdict = answer(summary)
     folder.write_json("answer.json", verdict)
+    folder.write_text("tables.md", markdown_tables(summary, grid))
     _plot_losses(summary, grid, folder.file("final_loss.png"))
     _plot_time(summary, folder.file("loss_vs_time.png"))
     folder.write_meta(status="complete", seeds={"seeds": [seed + s for s in grid.seeds]},
@@ -243,6 +245,43 @@ def answer(summary) -> dict[str, Any]:
     wins = sum(c["ratio"] < 1.0 for c in out["cells"])
     out["pretrain_wins"] = f"{wins} of {len(out['cells'])}"
     return out
+
+
+def markdown_tables(summary, grid: Grid) -> str:
+    """Final test loss per (data set, depth): optimiser x activation rows, one column per method
+    (mean over seeds, the row's best in bold, ``div.`` where every seed diverged, ``n/a`` where
+    a method does not apply); then the mean CPU seconds per run by method and depth."""
+    import numpy as np
+
+    def cell(rows, method) -> tuple[str, float]:
+        r = rows[rows["method"] == method]
+        if r.empty:
+            return "—", np.nan
+        v = float(r["final_test_loss"].iloc[0])
+        return ("div." if v == np.inf else "n/a" if np.isnan(v) else f"{v:.3f}"), v
+
+    head = "| optimiser | activation | " + " | ".join(grid.methods) + " |\n|" + "---|" * (2 + len(grid.methods)) + "\n"
+    out = []
+    for dataset, depth in itertools.product(grid.datasets, grid.depths):
+        lines = []
+        for opt, act in itertools.product(grid.optimizers, grid.activations):
+            rows = summary[(summary["dataset"] == dataset) & (summary["depth"] == depth)
+                           & (summary["optimizer"] == opt) & (summary["activation"] == act)]
+            cells = [cell(rows, m) for m in grid.methods]
+            finite = [v for _, v in cells if np.isfinite(v)]
+            best = min(finite) if finite else None
+            texts = [f"**{t}**" if best is not None and v == best else t for t, v in cells]
+            lines.append(f"| {opt} | {act} | " + " | ".join(texts) + " |")
+        out.append(f"{dataset}, L = {depth}\n\n" + head + "\n".join(lines) + "\n")
+    time_head = "| L | " + " | ".join(grid.methods) + " |\n|" + "---|" * (1 + len(grid.methods)) + "\n"
+    time_lines = []
+    for depth in grid.depths:
+        rows = summary[summary["depth"] == depth]
+        means = [rows.loc[rows["method"] == m, "cpu_seconds"].astype(float).mean() for m in grid.methods]
+        time_lines.append(f"| {depth} | " + " | ".join("—" if np.isnan(t) else f"{t:.2f}" for t in means) + " |")
+    out.append("CPU seconds per run (one thread, mean over data sets, activations, optimisers and seeds)\n\n"
+               + time_head + "\n".join(time_lines) + "\n")
+    return "\n".join(out)
 
 
 def _plot_losses(summary, grid: Grid, path: Path) -> None:
