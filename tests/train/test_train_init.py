@@ -82,7 +82,7 @@ def test_initialise_gaussian_on_tied_and_untied_models():
         assert all(torch.count_nonzero(v) == 0 for v in model.dec_bias)  # decoder biases start at zero
         if not tied:
             for l, d in enumerate(model.dec_weight):
-                _assert_variance(d.detach(), 1.5 / widths[l + 1])  # fan-in of D_l is n_l
+                _assert_variance(d.detach(), 1.5 / widths[l])  # drawn like W_l^T: sigma_W^2 / n_{l-1}
 
 
 @pytest.mark.parametrize("scheme", ["xavier", "xavier_normal", "he", "orthogonal"])

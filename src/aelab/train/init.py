@@ -229,7 +229,8 @@ def initialise(
     """Initialise a :class:`~aelab.train.models.DeepAutoencoder` in place by scheme name.
 
     Schemes: ``gaussian`` (sigma_w_sq, sigma_b_sq; decoder biases v_l = 0 as in Li & Nguyen 2019,
-    Sec. 3.5), ``advisor`` (the same with the theory's recommended variances for the input
+    Sec. 3.5; an untied decoder matrix D_l is drawn like W_l^T, N(0, sigma_w_sq / n_{l-1}), so that
+    the untied network starts with the law of the paper's tied one), ``advisor`` (the same with the theory's recommended variances for the input
     variance of ``data``),
     ``xavier``/``xavier_uniform``, ``xavier_normal``, ``he``, ``orthogonal`` (zero biases), ``lsuv``
     (needs ``data``). Greedy layer-wise pretraining is :func:`aelab.train.pretrain.pretrain`,
@@ -249,7 +250,11 @@ def initialise(
         if sigma_w_sq is None:
             raise ConfigError("init.sigma_w_sq: required by scheme 'gaussian'")
         sigma_b_sq = 0.0 if sigma_b_sq is None else sigma_b_sq
-        _fill(model, lambda w, act: gaussian_(w, sigma_w_sq, generator=generator))
+        with torch.no_grad():
+            for w in model.weight:
+                gaussian_(w, sigma_w_sq, generator=generator)
+            for d in model.dec_weight if model.dec_weight is not None else ():
+                gaussian_(d.t(), sigma_w_sq, generator=generator)  # drawn like W_l^T: variance sigma^2 / n_{l-1}
         _zero_biases(model)
         with torch.no_grad():
             for b in model.enc_bias if model.enc_bias is not None else ():
