@@ -28,6 +28,7 @@ import numpy as np  # noqa: E402
 from aelab.activations import get_activation  # noqa: E402
 from aelab.data.synthetic import Covariance  # noqa: E402
 from aelab.errors import ConfigError  # noqa: E402
+from aelab.normal_draws import NormalStream  # noqa: E402
 from aelab.shallow.ode import OdeSystem, integrate  # noqa: E402
 from aelab.shallow.sgd import sgd_steps  # noqa: E402
 from aelab.shallow.simulate import CHUNK, SAMPLE_DTYPE  # noqa: E402
@@ -110,8 +111,9 @@ def sgd_benchmark(X):
     def gaussian():
         W, V, b = fresh()
         buf = np.empty((CHUNK, D), dtype=SAMPLE_DTYPE)
+        samples = NormalStream(rng)
         for _ in range(STEPS // CHUNK):
-            sgd_steps(W, V, b, rng.standard_normal(dtype=SAMPLE_DTYPE, out=buf), ones, lr=1.0, act=act)
+            sgd_steps(W, V, b, samples.fill(buf), ones, lr=1.0, act=act)
 
     def per_sample(n=20_000):
         W, V, b = fresh()

@@ -88,7 +88,9 @@ def test_untied_erf_sgd_keeps_decreasing_toward_pca():
     th = [order_parameters(s, system.cov, system.act).pmse for s in integrate(system, initial_state(c), times)]
     late = sim["pmse"].to_numpy()[2:]
     assert np.all(np.diff(late) < 0)
-    np.testing.assert_allclose(sim["pmse"], th, rtol=0.05)
+    # within 5 % plus three standard errors over the seeds (the escape from the plateau at t ~ 10
+    # varies from seed to seed, and its time fluctuates by O(D^-1/2))
+    assert np.all(np.abs(sim["pmse"] - th) <= 0.05 * np.asarray(th) + 3 * sim["pmse_sem"])
     # the encoder of the unit on PC1 shrinks while its decoder grows, as in the theory
     assert sim["Q_1_1"].iloc[-1] < sim["Q_1_1"].iloc[2] and sim["T0_1_1"].iloc[-1] > sim["T0_1_1"].iloc[2]
 

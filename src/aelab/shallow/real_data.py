@@ -32,6 +32,7 @@ from pydantic import Field, model_validator
 
 from aelab.activations import Activation, get_activation
 from aelab.config import StrictModel
+from aelab.normal_draws import NormalStream
 from aelab.data.synthetic import Covariance
 from aelab.errors import ConfigError, DivergenceError
 from aelab.shallow.config import ModelConfig, OdeConfig, OutputConfig, TrainConfig
@@ -289,14 +290,14 @@ def gaussian_sgd(cfg: RealDataConfig, data: RealData, seed: int, times: np.ndarr
     bias = np.zeros(K)
     cov = data.covariance()
     std = np.sqrt(data.eigenvalues)
-    rng = np.random.default_rng(np.random.SeedSequence(seed).spawn(3)[2])
+    samples = NormalStream(np.random.default_rng(np.random.SeedSequence(seed).spawn(3)[2]))
     kw = _sgd_kwargs(cfg, act)
     buf = np.empty((CHUNK, D), dtype=SAMPLE_DTYPE)
     rows, done = [], 0
     for target in np.round(np.asarray(times) * D).astype(np.int64):
         while done < target:
             n = int(min(CHUNK, target - done))
-            sgd_steps(W, V, bias, rng.standard_normal(dtype=SAMPLE_DTYPE, out=buf[:n]), std, **kw)
+            sgd_steps(W, V, bias, samples.fill(buf[:n]), std, **kw)
             done += n
         rows.append(_record(W, V, bias, data, cov, act, cfg, done / D, pixel_space=False))
     return pd.DataFrame(rows)
