@@ -19,6 +19,7 @@ All functions broadcast over arrays of means and (co)variances.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from typing import Any
 from functools import lru_cache
 
 import numpy as np
@@ -193,14 +194,13 @@ def expect_2d(
     var1: np.ndarray | float,
     var2: np.ndarray | float,
     cov: np.ndarray | float,
-    *,
-    kinks1: Sequence[float] = (),
-    kinks2: Sequence[float] = (),
-    n: int = 40,
-    graded: bool | None = False,
+    **rule: Any,
 ) -> np.ndarray:
-    """E[func(x1, x2)] for a bivariate Gaussian, by iterated conditioning (see :func:`rule_2d`)."""
-    x1, x2, w = rule_2d(mean1, mean2, var1, var2, cov, kinks1=kinks1, kinks2=kinks2, n=n, graded=graded)
+    """E[func(x1, x2)] for a bivariate Gaussian, by iterated conditioning.
+
+    ``rule``: the keywords of :func:`rule_2d` (``kinks1``, ``kinks2``, ``n``, ``graded``).
+    """
+    x1, x2, w = rule_2d(mean1, mean2, var1, var2, cov, **rule)
     return np.sum(w * func(x1, x2), axis=(-2, -1))
 
 
