@@ -129,14 +129,15 @@ def gamma_rho(out_dir: Path, *, quick: bool, seed: int, quiet: bool) -> None:
         for i, (vals, name) in enumerate(((gam[:, -1], r"$\gamma$"), (rho[:, -1], r"$\rho$"))):
             ax = axs[i, j]
             ax.plot(betas, vals, "-", lw=1.5)
-            for b0 in tr.gamma:
-                ax.axvline(b0, color="g", ls="-.", lw=0.8)
+            for k, b0 in enumerate(tr.gamma):
+                ax.axvline(b0, color="g", ls="-.", lw=0.8, label=r"$\gamma$ transition $\beta_0(\bar\tau)$" if k == 0 else None)
             if tr.rho is not None:
-                ax.axvline(tr.rho, color="k", ls="--", lw=0.8)
-            ax.axvline(tr.sigma_w_max_sq, color="r", ls=":", lw=1.0)
+                ax.axvline(tr.rho, color="k", ls="--", lw=0.8, label=r"$\rho$ transition $1/\varphi'(0)^2$")
+            ax.axvline(tr.sigma_w_max_sq, color="r", ls=":", lw=1.0, label=r"$\sigma^2_{W,\max}$")
             ax.set_ylabel(name)
             ax.set_xlabel(r"$\beta$")
         axs[0, j].set_title(rf"$\varphi$={phi}, $\sigma$={sig}, $\bar\tau^2$={t2}", fontsize=9)
+    axs[1, 0].legend(fontsize=7, frameon=False, loc="lower right")
     folder.write_table("gamma_rho.csv", pd.DataFrame(rows))
     save_figure(fig, folder.file("gamma_rho.png"))
     folder.write_meta(status="complete", timings={"total_s": time.perf_counter() - t0})
