@@ -128,4 +128,4 @@ def test_wide_tanh_two_variables_against_adaptive_quadrature():
         return np.tanh(x1) * np.tanh(x2) * np.exp(-0.5 * (z1 * z1 + z2 * z2)) / (2 * np.pi)
 
     ref = dblquad(integrand, -12, 12, -12, 12, epsabs=1e-13, epsrel=1e-13)[0]
-    assert GaussianMoments(get_activation("tanh")).e_ff(m1, m2, v1, v2, c) == pytest.approx(ref, abs=1e-11)
+    assert GaussianMoments(get_activation("tanh")).e_ff(m1, m2, v1, v2, c) == pytest.approx(ref, abs=1e-10)
