@@ -115,7 +115,8 @@ class GaussianMoments:
     def e_u1df1f2(self, m1, m2, v1, v2, c) -> Array:
         """E[(x1 - m1) g'(x1) g(x2)]."""
         f, df = self.act.f, self.act.df
-        centre = np.broadcast_to(np.asarray(m1, float), np.broadcast_shapes(*(np.shape(a) for a in (m1, m2, v1, v2, c))))
+        shape = np.broadcast_shapes(*(np.shape(a) for a in (m1, m2, v1, v2, c)))
+        centre = np.broadcast_to(np.asarray(m1, float), shape)
         return self._e2(lambda a, b: (a - centre[..., None, None]) * df(a) * f(b), m1, m2, v1, v2, c)
 
 

@@ -8,8 +8,9 @@ so that closed forms and quadrature agree to 1e-10. An activation of a wide Gaus
 Gauss-Hermite rule resolves (E tanh(s z)^2 at s = 3 is off by 4e-4 with 96 points): the
 *graded* rule splits at the kinks, at ``pseudo_kinks`` c +- 2^k around them and 0 (in the
 argument's units) and at fixed standardised points, ``GRADED_POINTS`` Gauss-Legendre points a
-piece; ``expect_1d`` and ``expect_2d`` switch to it when a standard deviation exceeds
-``GRADED_ABOVE_STD``. Correlated variables are reduced to
+piece; ``expect_1d`` and ``expect_2d`` use it with ``graded=True``, or with ``graded=None``
+where a standard deviation exceeds ``GRADED_ABOVE_STD`` (as the activations' generic moments
+do). Correlated variables are reduced to
 independent standard ones through the Cholesky factor (or, in two dimensions, by iterated
 conditioning, which keeps the kinks of the second variable exact).
 
@@ -19,8 +20,8 @@ All functions broadcast over arrays of means and (co)variances.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from typing import Any
 from functools import lru_cache
+from typing import Any
 
 import numpy as np
 from numpy.polynomial.hermite_e import hermegauss

@@ -31,6 +31,7 @@ from aelab.gaussian import BASE_BREAKS, pseudo_kinks, standard_rule
 
 __all__ = ["smoothed", "smoothed_fn", "Table", "table", "TABLE_KINDS", "packed_tables"]
 
+
 def smoothed_fn(
     funcs: Sequence[Callable[[np.ndarray], np.ndarray]],
     m: np.ndarray | float,

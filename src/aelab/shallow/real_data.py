@@ -32,9 +32,9 @@ from pydantic import Field, model_validator
 
 from aelab.activations import Activation, get_activation
 from aelab.config import StrictModel
-from aelab.normal_draws import NormalStream
 from aelab.data.synthetic import Covariance
 from aelab.errors import ConfigError, DivergenceError
+from aelab.normal_draws import NormalStream
 from aelab.shallow.config import ModelConfig, OdeConfig, OutputConfig, TrainConfig
 from aelab.shallow.ode import OdeSystem, integrate
 from aelab.shallow.sgd import sgd_steps

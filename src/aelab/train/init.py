@@ -230,8 +230,8 @@ def initialise(
 
     Schemes: ``gaussian`` (sigma_w_sq, sigma_b_sq; decoder biases v_l = 0 as in Li & Nguyen 2019,
     Sec. 3.5; an untied decoder matrix D_l is drawn like W_l^T, N(0, sigma_w_sq / n_{l-1}), so that
-    the untied network starts with the law of the paper's tied one), ``advisor`` (the same with the theory's recommended variances for the input
-    variance of ``data``),
+    the untied network starts with the law of the paper's tied one), ``advisor`` (the same with
+    the theory's recommended variances for the input variance of ``data``),
     ``xavier``/``xavier_uniform``, ``xavier_normal``, ``he``, ``orthogonal`` (zero biases), ``lsuv``
     (needs ``data``). Greedy layer-wise pretraining is :func:`aelab.train.pretrain.pretrain`,
     which starts from ``xavier``.
