@@ -15,6 +15,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from aelab.normal_draws import NormalStream
 from aelab.reversible.codes import SparseCodes
 from aelab.reversible.config import NetSpec
 
@@ -35,9 +36,11 @@ class Network:
 
 
 def draw_network(spec: NetSpec, rng: np.random.Generator, count: int = 1, dtype=np.float64) -> Network:
-    """Draw ``count`` nets with i.i.d. N(0, 1) weights (the random-like assumption)."""
+    """Draw ``count`` nets with i.i.d. N(0, 1) weights (the random-like assumption), by the
+    compiled sampler of :mod:`aelab.normal_draws` seeded from ``rng``."""
+    stream = NormalStream(rng)
     return Network(tuple(
-        rng.standard_normal((count, spec.widths[ell], spec.widths[ell - 1]), dtype=dtype)
+        stream.fill(np.empty((count, spec.widths[ell], spec.widths[ell - 1]), dtype=dtype))
         for ell in range(1, spec.layers + 1)
     ))
 
