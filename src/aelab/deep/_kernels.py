@@ -200,6 +200,17 @@ def table_prep(metas, k, b):
     return inv, j, w0, w1, w2, w3
 
 
+@njit(cache=True, inline="always")
+def _xi_stencil(metas, k, m, inv):
+    """First row and weights of the 6-point (quintic) stencil in xi = m / (1 + b), clamped to the table."""
+    xmax = metas[k, 0]
+    xi = min(max(m * inv, -xmax), xmax)
+    s = (xi + xmax) / metas[k, 1]
+    i = int(math.floor(s)) - 2
+    i = min(max(i, 0), int(metas[k, 4]) - 6)
+    return i, _lagrange6(s - (i + 2))
+
+
 @njit(cache=True)
 def table_at(tabs, metas, k, m, prep):
     """H1, H2 from table k at (m, b), b given through ``prep`` (quintic in xi, cubic in eta).
@@ -208,16 +219,7 @@ def table_at(tabs, metas, k, m, prep):
     H2 / (1 + b)^2.
     """
     inv, j, v0, v1, v2, v3 = prep
-    xmax = metas[k, 0]
-    xi = m * inv
-    if xi < -xmax:
-        xi = -xmax
-    elif xi > xmax:
-        xi = xmax
-    s = (xi + xmax) / metas[k, 1]
-    i = int(math.floor(s)) - 2
-    i = min(max(i, 0), int(metas[k, 4]) - 6)
-    wx = _lagrange6(s - (i + 2))
+    i, wx = _xi_stencil(metas, k, m, inv)
     h1 = 0.0
     h2 = 0.0
     for aa in range(6):
@@ -237,16 +239,7 @@ def table_at(tabs, metas, k, m, prep):
 def table_col(tabs, metas, k, c, m, prep):
     """Column c (0: H1, 1: H2) of table k at (m, b): :func:`table_at` for one of the two."""
     inv, j, v0, v1, v2, v3 = prep
-    xmax = metas[k, 0]
-    xi = m * inv
-    if xi < -xmax:
-        xi = -xmax
-    elif xi > xmax:
-        xi = xmax
-    s = (xi + xmax) / metas[k, 1]
-    i = int(math.floor(s)) - 2
-    i = min(max(i, 0), int(metas[k, 4]) - 6)
-    wx = _lagrange6(s - (i + 2))
+    i, wx = _xi_stencil(metas, k, m, inv)
     h = 0.0
     for aa in range(6):
         h += wx[aa] * (v0 * tabs[k, c, i + aa, j] + v1 * tabs[k, c, i + aa, j + 1] + v2 * tabs[k, c, i + aa, j + 2]
@@ -513,42 +506,10 @@ def step(sc, sp, pc, pp, t, a, b, tabs, metas, xg, wg, brk, zb, wb):
 
 
 @njit(cache=True)
-def q_moment(sc, sp, t, xg, wg, brk):
-    """E sigma(t z)^2 (the forward map of Theorem 1 without the weight and bias variances)."""
-    if sc == LINEAR:
-        return t * t
-    if sc == RELU or sc == LEAKY:
-        return 0.5 * (1.0 + sp * sp) * t * t
-    if sc == ERF:  # E erf(x / sqrt 2)^2 = (2 / pi) arcsin(v / (1 + v)), v = t^2
-        return 2.0 / math.pi * math.asin(t * t / (1.0 + t * t))
+def _sigma_integrals(sc, sp, t, xg, wg, brk, lo):
+    """(E[sigma'(t z); z > lo], E[sigma(t z)^2; z > lo]) by the composite rule split at sigma's break points."""
     n = _base_breaks(brk, sc, t)
     pts = np.sort(brk[:n])
-    sym = sc == TANH or sc == ERF or sc == HARDTANH
-    lo = 0.0 if sym else -Z_MAX
-    acc = 0.0
-    ng = xg.shape[0]
-    for k in range(n + 1):
-        hi = pts[k] if k < n else Z_MAX
-        if hi <= lo + 1e-14:
-            continue
-        half = 0.5 * (hi - lo)
-        mid = 0.5 * (hi + lo)
-        for q in range(ng):
-            z = mid + half * xg[q]
-            s = act_f(sc, sp, t * z)
-            acc += half * wg[q] * _INV_SQRT2PI * math.exp(-0.5 * z * z) * s * s
-        lo = hi
-    return 2.0 * acc if sym else acc
-
-
-@njit(cache=True)
-def sigma_moments(sc, sp, t, xg, wg, brk):
-    """(E sigma'(t z), E sigma(t z)^2) for an odd sigma (integrated on z >= 0 and doubled)."""
-    if sc == LINEAR:
-        return 1.0, t * t
-    n = _base_breaks(brk, sc, t)
-    pts = np.sort(brk[:n])
-    lo = 0.0
     acc_d = 0.0
     acc_s = 0.0
     ng = xg.shape[0]
@@ -565,7 +526,30 @@ def sigma_moments(sc, sp, t, xg, wg, brk):
             acc_d += wz * ds
             acc_s += wz * s * s
         lo = hi
-    return 2.0 * acc_d, 2.0 * acc_s
+    return acc_d, acc_s
+
+
+@njit(cache=True)
+def q_moment(sc, sp, t, xg, wg, brk):
+    """E sigma(t z)^2 (the forward map of Theorem 1 without the weight and bias variances)."""
+    if sc == LINEAR:
+        return t * t
+    if sc == RELU or sc == LEAKY:
+        return 0.5 * (1.0 + sp * sp) * t * t
+    if sc == ERF:  # E erf(x / sqrt 2)^2 = (2 / pi) arcsin(v / (1 + v)), v = t^2
+        return 2.0 / math.pi * math.asin(t * t / (1.0 + t * t))
+    if sc == TANH or sc == HARDTANH:  # even integrand: z >= 0, doubled
+        return 2.0 * _sigma_integrals(sc, sp, t, xg, wg, brk, 0.0)[1]
+    return _sigma_integrals(sc, sp, t, xg, wg, brk, -Z_MAX)[1]
+
+
+@njit(cache=True)
+def sigma_moments(sc, sp, t, xg, wg, brk):
+    """(E sigma'(t z), E sigma(t z)^2) for an odd sigma (integrated on z >= 0 and doubled)."""
+    if sc == LINEAR:
+        return 1.0, t * t
+    e_d, e_s2 = _sigma_integrals(sc, sp, t, xg, wg, brk, 0.0)
+    return 2.0 * e_d, 2.0 * e_s2
 
 
 # --- recursions --------------------------------------------------------------------------------
