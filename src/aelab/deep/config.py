@@ -144,25 +144,12 @@ class MonteCarloConfig(StrictModel):
     weights: Literal["gaussian", "bernoulli", "uniform", "laplace"] = "gaussian"
     input: Literal["gaussian", "sign"] = Field("gaussian", description="input: Gaussian, or +1/-1 halves")
 
-    @field_validator("width")
+    @field_validator("width", "samples", "seed")
     @classmethod
-    def _width(cls, value):
-        if value < 2:
-            raise ValueError(f"--width: must be >= 2, got {value}")
-        return value
-
-    @field_validator("samples")
-    @classmethod
-    def _samples(cls, value):
-        if value < 1:
-            raise ValueError(f"--samples: must be >= 1, got {value}")
-        return value
-
-    @field_validator("seed")
-    @classmethod
-    def _seed(cls, value):
-        if value < 0:
-            raise ValueError(f"--seed: must be >= 0, got {value}")
+    def _at_least(cls, value, info):
+        low = {"width": 2, "samples": 1, "seed": 0}[info.field_name]
+        if value < low:
+            raise ValueError(f"{option_name(info.field_name)}: must be >= {low}, got {value}")
         return value
 
 

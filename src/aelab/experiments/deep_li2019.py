@@ -233,25 +233,17 @@ def sensitivity(out_dir: Path, *, quick: bool, seed: int, quiet: bool) -> None:
     folder.write_meta(status="complete", timings={"total_s": time.perf_counter() - t0})
 
 
-TABLE1 = [  # No., phi, sigma, sigma_W^2, sigma_b^2, the class the paper reports (for comparison only)
-    (1, "relu", "relu", 2.0, 0.0, "trainable"), (2, "relu", "relu", 1.0, 0.1, "slowed"),
-    (3, "relu", "relu", 2.5, 0.0, "infinities"), (4, "relu", "tanh", 2.0, 0.0, "trainable"),
-    (5, "relu", "tanh", 1.05, 2.01e-5, "slowed"), (6, "relu", "tanh", 2.505, 0.3, "infinities"),
-    (7, "tanh", "tanh", 1.05, 2.01e-5, "trainable"), (8, "tanh", "tanh", 0.5, 0.0136, "slowed"),
-    (9, "tanh", "tanh", 2.312, 0.211, "trainable"), (10, "tanh", "tanh", 0.5, 0.986, "slowed"),
-    (11, "tanh", "tanh", 1.0, 0.771, "trainable"), (12, "tanh", "relu", 2.0, 0.0, "trainable"),
-    (13, "tanh", "relu", 1.0, 0.1, "trainable"), (14, "tanh", "relu", 0.5, 0.15, "slowed"),
-]
-
-
 def table1_frame(*, bottleneck: str = "relu", input_variance: float = 1.0):
     """Table 1 computed: for each scheme its taubar^2, phase, gamma, rho, S_sig, S_var and class."""
     import pandas as pd
 
     from aelab.deep.phases import classify_schemes, setting_phase
+    from aelab.deep.table1 import SCHEMES
 
     rows = []
-    for no, phi, sig, sw, sb, paper in TABLE1:
+    for scheme in SCHEMES:
+        no, phi, sig, paper = scheme.number, scheme.decoder, scheme.encoder, scheme.paper_class
+        sw, sb = scheme.sigma_w_sq, scheme.sigma_b_sq
         res = setting_phase(sig, phi, sw, sb, bottleneck=bottleneck, input_variance=input_variance)
         klass = classify_schemes(sig, phi, sw, sb, bottleneck=bottleneck, input_variance=input_variance)[0]
         rows.append({"no": no, "phi": phi, "sigma": sig, "sigma_w_sq": sw, "sigma_b_sq": sb,

@@ -30,50 +30,13 @@ from typing import Any
 
 import numpy as np
 
+from aelab.deep.table1 import INFINITIES, SCHEMES, SLOWED, TRAINABLE, Scheme
+
 __all__ = ["Scheme", "SCHEMES", "SETTINGS", "Preset", "PRESETS", "run_study", "ordering_agreement",
            "theory_class"]
 
-TRAINABLE, SLOWED, INFINITIES = "trainable", "slowed", "infinities"
 _CLASS_RANK = {TRAINABLE: 0, SLOWED: 1, INFINITIES: 2}
 
-
-@dataclass(frozen=True)
-class Scheme:
-    """One row of Li & Nguyen's Table 1 (alpha = 1).
-
-    Attributes:
-        number: 1..14 as in the paper.
-        decoder, encoder: phi and sigma (``relu`` or ``tanh``).
-        sigma_w_sq, sigma_b_sq: the Gaussian initialisation.
-        paper_class: the class the paper's Table 1 gives.
-        eoc: on the edge of chaos of the encoder (``x``), Pennington et al.'s best tanh scheme (``xx``).
-    """
-
-    number: int
-    decoder: str
-    encoder: str
-    sigma_w_sq: float
-    sigma_b_sq: float
-    paper_class: str
-    eoc: str = ""
-
-
-SCHEMES: tuple[Scheme, ...] = (
-    Scheme(1, "relu", "relu", 2.0, 0.0, TRAINABLE, "x"),
-    Scheme(2, "relu", "relu", 1.0, 0.1, SLOWED),
-    Scheme(3, "relu", "relu", 2.5, 0.0, INFINITIES),
-    Scheme(4, "relu", "tanh", 2.0, 0.0, TRAINABLE),
-    Scheme(5, "relu", "tanh", 1.05, 2.01e-5, SLOWED, "xx"),
-    Scheme(6, "relu", "tanh", 2.505, 0.3, INFINITIES),
-    Scheme(7, "tanh", "tanh", 1.05, 2.01e-5, TRAINABLE, "xx"),
-    Scheme(8, "tanh", "tanh", 0.5, 0.0136, SLOWED),
-    Scheme(9, "tanh", "tanh", 2.312, 0.211, TRAINABLE, "x"),
-    Scheme(10, "tanh", "tanh", 0.5, 0.986, SLOWED),
-    Scheme(11, "tanh", "tanh", 1.0, 0.771, TRAINABLE),
-    Scheme(12, "tanh", "relu", 2.0, 0.0, TRAINABLE, "x"),
-    Scheme(13, "tanh", "relu", 1.0, 0.1, TRAINABLE),
-    Scheme(14, "tanh", "relu", 0.5, 0.15, SLOWED),
-)
 
 #: The paper's two settings: output activation phi_0, pixel range, learning rate of the ``full`` preset.
 SETTINGS: dict[int, dict[str, Any]] = {
