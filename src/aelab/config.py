@@ -110,10 +110,10 @@ def _format_validation_error(exc: ValidationError) -> str:
     lines = []
     for err in exc.errors():
         loc = ".".join(str(p) for p in err["loc"])
-        msg = err["msg"]
+        msg = str(err["msg"]).removeprefix("Value error, ")
         if err["type"] == "extra_forbidden":
             msg = "unknown key"
-        lines.append(f"{loc or '<config>'}: {msg}")
+        lines.append(f"{loc}: {msg}" if loc else msg)  # a model-level check names its fields itself
     return "invalid configuration: " + "; ".join(lines)
 
 

@@ -179,7 +179,7 @@ def shadow_config(*, quick: bool, **options):
     try:
         return validate_config(ShadowConfig, base)
     except ConfigError as exc:
-        message = str(exc).removeprefix("invalid configuration: ").replace("<config>: Value error, ", "")
+        message = str(exc).removeprefix("invalid configuration: ")
         message = re.sub(r"(^|; )([a-z_]+)(\.\d+)?:",
                          lambda m: f"{m.group(1)}--{m.group(2).replace('_', '-')}:", message)
         raise ConfigError(message) from None
