@@ -146,8 +146,8 @@ def register(app: typer.Typer) -> None:
         if ev.infinite_layer is not None:  # an overflow is a phase, not a crash
             summary["phase"] = "infinite"
         _emit(ev.columns(), COLUMNS, summary, cfg.model_dump(), csv=csv, js=as_json,
-              title=f"state evolution (Li & Nguyen 2019, Thm 1): row l has gamma_(l+1), rho_(l+1), taubar_l^2, "
-                    f"S_l, V_l; output xhat = phi_0(S_1 sigma_0(x) + sqrt(V_1) z)")
+              title="state evolution (Li & Nguyen 2019, Thm 1): row l has gamma_(l+1), rho_(l+1), taubar_l^2, "
+                    "S_l, V_l; output xhat = phi_0(S_1 sigma_0(x) + sqrt(V_1) z)")
 
     @sub.command("simulate")
     def simulate_cmd(

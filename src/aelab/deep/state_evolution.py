@@ -118,7 +118,6 @@ def evolve(setting: Setting | DeepConfig, *, method: str = "auto") -> Evolution:
             "kernel" or "reference".
     """
     s = _setting(setting)
-    L = s.depth
     tsq, inf = engine.forward(np.array([s.input_variance]), s.sigma_w_sq[None, :], s.sigma_b_sq[None, :],
                               s.encoder, method=method)
     with np.errstate(over="ignore", invalid="ignore"):

@@ -160,7 +160,7 @@ def _figure(curves, plateaus, sweeps, pca, slopes, path) -> None:
     ax.legend(fontsize=6, ncol=2)
 
     ax = axes[1, 0]
-    for i, act in enumerate(("linear", "erf")):
+    for act in ("linear", "erf"):
         s = sweeps[(sweeps.activation == act) & (sweeps.parameter == "lr")]
         for m in (1, 2, 3):
             e = s[s.escape == m]

@@ -80,7 +80,7 @@ def _figure(folder, names, path) -> None:
                               label="SGD, images", color=COLORS[0])
         theory_and_simulation(ax, None, None, ga["t"], ga["pmse"], ga["pmse_sem"], label="SGD, Gaussian",
                               color=COLORS[1])
-        for r, level in enumerate(meta["pca_errors"][1:], start=1):
+        for level in meta["pca_errors"][1:]:
             ax.axhline(level, color="0.6", lw=0.6, ls="--")
         gap = meta["gaps"].get("theory_vs_images", {})
         ax.set_xscale("symlog", linthresh=0.1)
