@@ -31,7 +31,7 @@ from aelab.errors import ConfigError  # noqa: E402
 from aelab.normal_draws import NormalStream  # noqa: E402
 from aelab.shallow.ode import OdeSystem, integrate  # noqa: E402
 from aelab.shallow.sgd import sgd_steps  # noqa: E402
-from aelab.shallow.simulate import CHUNK, SAMPLE_DTYPE  # noqa: E402
+from aelab.shallow.simulation import CHUNK, SAMPLE_DTYPE  # noqa: E402
 from aelab.shallow.state import order_parameters, state_from_weights  # noqa: E402
 
 K, T_END, STEPS = 4, 100.0, 100_000

@@ -22,7 +22,7 @@ import numpy as np  # noqa: E402
 from aelab.activations import get_activation  # noqa: E402
 from aelab.shallow.config import ShallowConfig  # noqa: E402
 from aelab.shallow.sgd import sgd_steps  # noqa: E402
-from aelab.shallow.simulate import CHUNK, SAMPLE_DTYPE, sample_stream  # noqa: E402
+from aelab.shallow.simulation import CHUNK, SAMPLE_DTYPE, sample_stream  # noqa: E402
 from aelab.shallow.theory import run_theory  # noqa: E402
 
 D, K, STEPS = 500, 2, 200_000

@@ -17,7 +17,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 from aelab.errors import ConfigError
-from aelab.results import json_default
+from aelab.record import jsonable
 
 __all__ = [
     "StrictModel",
@@ -41,6 +41,18 @@ class StrictModel(BaseModel):
         validate_default=True,
         str_strip_whitespace=True,
     )
+
+    def with_overrides(self, overrides: Mapping[str, Any] | Iterable[str]):
+        """A copy with some keys replaced, validated again: ``{"model.K": 3}`` or ``["model.K=3"]``
+        (the meaning of ``--set model.K=3``)."""
+        if isinstance(overrides, Mapping):
+            pairs = [(str(k).split("."), v) for k, v in overrides.items()]
+            for path, _ in pairs:
+                if any(not part for part in path):
+                    raise ConfigError(f"override {'.'.join(path)!r}: expected section.key")
+        else:
+            pairs = parse_overrides(overrides)
+        return validate_config(type(self), apply_overrides(self.model_dump(mode="json"), pairs))
 
 
 def read_config_file(path: str | Path) -> dict[str, Any]:
@@ -92,7 +104,7 @@ def parse_overrides(items: Iterable[str]) -> list[tuple[list[str], Any]]:
 
 def apply_overrides(data: Mapping[str, Any], overrides: Iterable[tuple[list[str], Any]]) -> dict[str, Any]:
     """Return a deep copy of ``data`` with each (path, value) set, creating sections as needed."""
-    out = json.loads(json.dumps(data, default=json_default))
+    out = jsonable(data, finite=False)
     for path, value in overrides:
         node = out
         for i, part in enumerate(path[:-1]):

@@ -22,15 +22,30 @@ class DivergenceError(AelabError, ArithmeticError):
     """A run diverged (overflow, NaN). Carries where and why; what was computed is kept.
 
     Attributes:
-        time: the time (ODE time, SGD time t = steps/D, or training step) of the failure.
+        time: the time of the failure (ODE time, or SGD time t = steps / D), or None.
+        step: the step (training step, SGD step) of the failure, or None.
+        layer: the layer (deep networks) of the failure, or None.
         cause: a short description of what went wrong.
-        partial: whatever was computed before the failure (e.g. a results table), or None.
+        partial: the results table computed before the failure (a pandas DataFrame), or None.
+        side: the name of that table (``theory``, ``simulation``, ``history``), or "".
+        completed: the tables the run finished before the failure, by name.
     """
 
     exit_code = 1
 
-    def __init__(self, message: str, *, time: float | None = None, cause: str = "", partial=None):
+    def __init__(self, message: str, *, time: float | None = None, step: int | None = None,
+                 layer: int | None = None, cause: str = "", partial=None, side: str = "",
+                 completed: dict | None = None):
         super().__init__(message)
         self.time = time
+        self.step = step
+        self.layer = layer
         self.cause = cause
         self.partial = partial
+        self.side = side
+        self.completed = dict(completed or {})
+
+    @property
+    def where(self) -> dict[str, float | int]:
+        """The place of the failure on the run's axes, e.g. ``{"time": 3.2}`` or ``{"step": 40}``."""
+        return {k: v for k, v in (("time", self.time), ("step", self.step), ("layer", self.layer)) if v is not None}

@@ -34,7 +34,7 @@ _KINDS: dict[str, ExperimentKind] = {}
 
 # Modules that register kinds when imported; imported lazily so the CLI starts fast.
 _PROVIDERS = (
-    "aelab.shallow.run",
+    "aelab.shallow.result",
     "aelab.deep.run",
     "aelab.reversible.run",
     "aelab.train.run",

@@ -10,7 +10,7 @@ from aelab.shallow.config import ShallowConfig
 from aelab.shallow.fixed_points import (find_fixed_point, jacobian, long_time_state, network_state, network_vector,
                                         power_law_exponent, untied_erf_asymptote, velocity)
 from aelab.shallow.ode import integrate
-from aelab.shallow.simulate import simulate
+from aelab.shallow.simulation import simulate
 from aelab.shallow.state import State, order_parameters
 from aelab.shallow.theory import initial_state, ode_system
 

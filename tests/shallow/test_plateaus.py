@@ -8,7 +8,7 @@ from aelab.config import load_config
 from aelab.errors import ConfigError
 from aelab.shallow.config import ShallowConfig
 from aelab.shallow.plateaus import crossing_times, detect_plateaus, escape_times, fit_log_slope, match_ranks
-from aelab.shallow.simulate import simulate
+from aelab.shallow.simulation import simulate
 from aelab.shallow.theory import run_theory
 
 SPIKES = [2.0, 0.6, 0.18]

@@ -109,7 +109,7 @@ def test_fashion_mnist_ode_matches_gaussian_equivalent_sgd(data_env, tmp_path):
     assert res["gaps"]["theory_vs_images"]["max_rel"] < 0.03
     assert res["theory_pmse"] < 0.8 * res["pca_errors"][0]  # it learned
     meta = json.loads((tmp_path / "run" / "meta.json").read_text())
-    assert meta["data"]["D"] == 784 and meta["status"] == "complete"
+    assert meta["details"]["data"]["D"] == 784 and meta["status"] == "complete"
     assert (tmp_path / "run" / "figure.png").stat().st_size > 10_000
 
 

@@ -9,7 +9,7 @@ from aelab.shallow.config import ShallowConfig
 from aelab.shallow.ode import integrate
 from aelab.shallow.relu_bias import (bias_free_floor, bulk_error, direction_errors, relu_variance_ratio,
                                      residual_fractions)
-from aelab.shallow.simulate import simulate
+from aelab.shallow.simulation import simulate
 from aelab.shallow.state import State, order_parameters
 from aelab.shallow.theory import initial_state, ode_system
 

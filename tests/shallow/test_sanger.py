@@ -10,7 +10,7 @@ from aelab.errors import ConfigError
 from aelab.shallow.config import ShallowConfig
 from aelab.shallow.ode import integrate
 from aelab.shallow.sanger import SangerSystem, identity_distance, overlap_matrix, sanger_steps, sanger_steps_numpy
-from aelab.shallow.simulate import simulate
+from aelab.shallow.simulation import simulate
 from aelab.shallow.state import State, order_parameters, state_from_weights
 from aelab.shallow.theory import run_theory
 

@@ -116,7 +116,9 @@ def test_divergence_is_reported_with_time_and_cause(tmp_path, capsys):
     err = capsys.readouterr().err
     assert "diverged" in err and "t =" in err
     meta = json.loads((out / "meta.json").read_text())
-    assert meta["status"] == "failed" and meta["error"]["time"] > 0
+    assert meta["status"] == "failed" and meta["failure"]["kind"] == "divergence"
+    assert meta["failure"]["where"]["time"] > 0 and meta["failure"]["cause"]
+    assert (out / "simulation.partial.csv").exists()
 
 
 def test_version_and_help(capsys):

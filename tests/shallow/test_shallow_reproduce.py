@@ -25,7 +25,7 @@ def _meta(folder):
     meta = json.loads((folder / "meta.json").read_text())
     assert meta["status"] == "complete"
     assert (folder / "config.json").is_file() and (folder / "figure.png").stat().st_size > 10_000
-    return meta
+    return meta["details"]
 
 
 def test_sequential_pcs_quick(tmp_path):

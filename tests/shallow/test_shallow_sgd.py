@@ -88,7 +88,7 @@ def test_user_activation_runs_through_numpy_path():
 def test_simulation_is_deterministic_given_a_seed():
     from aelab.config import load_config
     from aelab.shallow.config import ShallowConfig
-    from aelab.shallow.simulate import simulate_seed
+    from aelab.shallow.simulation import simulate_seed
 
     c = load_config(ShallowConfig, {"data": {"D": 100}, "train": {"time": 3.0, "seeds": [5]}, "output": {"points": 4}})
     t = c.time_grid()

@@ -8,7 +8,7 @@ from aelab.activations import get_activation
 from aelab.config import load_config
 from aelab.shallow.config import ShallowConfig
 from aelab.shallow.ode import integrate
-from aelab.shallow.simulate import initial_weights, simulate
+from aelab.shallow.simulation import initial_weights, simulate
 from aelab.shallow.state import order_parameters, state_from_weights
 from aelab.shallow.theory import initial_state, ode_system, run_theory
 

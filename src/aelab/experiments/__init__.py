@@ -63,9 +63,24 @@ def get_reproduction(name: str) -> Reproduction:
 
 
 def run_reproduction(name: str, out_dir: str | Path, *, quick: bool = False, seed: int = 0,
-                     quiet: bool = False) -> Path:
-    """Run one entry into ``out_dir`` and return the folder."""
+                     quiet: bool = False, overwrite: bool = False) -> Path:
+    """Run one entry into ``out_dir`` and return the folder.
+
+    The folder is started with a ``running`` record of kind ``reproduce:NAME`` before the entry
+    runs; the entry writes its files and marks it complete; a failure is recorded as such.
+    """
+    from aelab.record import RunRecord
+    from aelab.results import RunFolder
+
     entry = get_reproduction(name)
     out = Path(out_dir)
-    entry.run(out, quick=quick, seed=seed, quiet=quiet)
+    record = RunRecord.start(f"reproduce:{name}", {"name": name, "quick": quick, "seed": seed}, seeds=[seed])
+    folder = RunFolder.create(out, record, overwrite=overwrite)
+    try:
+        entry.run(out, quick=quick, seed=seed, quiet=quiet)
+    except BaseException as exc:
+        RunFolder(out).fail(exc)
+        raise
+    if RunFolder(out).record.status != "complete":
+        folder.finish()
     return out

@@ -18,6 +18,7 @@ def register(app: typer.Typer) -> None:
         quick: bool = typer.Option(False, "--quick", help="A CI-sized version that finishes in about a minute."),
         seed: int = typer.Option(0, "--seed", help="Seed of every random draw."),
         list_: bool = typer.Option(False, "--list", help="List the available figures and tables."),
+        overwrite: bool = typer.Option(False, "--overwrite", help="Replace the run that --out holds."),
         quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bars."),
     ) -> None:
         """Reproduce a published figure or table into a run folder (data, config, figure)."""
@@ -31,6 +32,6 @@ def register(app: typer.Typer) -> None:
         if not name:
             raise ConfigError("give a figure name, or --list to see them")
         folder = out if out is not None else Path("runs") / "reproduce" / name
-        run_reproduction(name, folder, quick=quick, seed=seed, quiet=is_quiet(ctx, quiet))
+        run_reproduction(name, folder, quick=quick, seed=seed, quiet=is_quiet(ctx, quiet), overwrite=overwrite)
         if not is_quiet(ctx, quiet):
             typer.echo(f"wrote {folder}")

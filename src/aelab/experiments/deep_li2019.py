@@ -66,7 +66,7 @@ def convergence(out_dir: Path, *, quick: bool, seed: int, quiet: bool) -> None:
         ax.legend(fontsize=8)
     fig.suptitle(r"tanh, $\bar\tau^2$ = 1.2, $\sigma_W^2$ = 2.312 (Fig. 1)", fontsize=10)
     save_figure(fig, folder.file("convergence.png"))
-    folder.write_meta(status="complete", timings={"total_s": time.perf_counter() - t0})
+    folder.finish(timings_s={"total_s": time.perf_counter() - t0})
 
 
 @reproduction("deep-maps", paper=PAPER,
@@ -101,7 +101,7 @@ def maps(out_dir: Path, *, quick: bool, seed: int, quiet: bool) -> None:
         ax.set_ylabel(r"$G(\gamma, \rho)$")
     folder.write_table("maps.csv", pd.DataFrame(rows))
     save_figure(fig, folder.file("maps.png"))
-    folder.write_meta(status="complete", timings={"total_s": time.perf_counter() - t0})
+    folder.finish(timings_s={"total_s": time.perf_counter() - t0})
 
 
 @reproduction("deep-gamma-rho", paper=PAPER,
@@ -140,7 +140,7 @@ def gamma_rho(out_dir: Path, *, quick: bool, seed: int, quiet: bool) -> None:
     axs[1, 0].legend(fontsize=7, frameon=False, loc="lower right")
     folder.write_table("gamma_rho.csv", pd.DataFrame(rows))
     save_figure(fig, folder.file("gamma_rho.png"))
-    folder.write_meta(status="complete", timings={"total_s": time.perf_counter() - t0})
+    folder.finish(timings_s={"total_s": time.perf_counter() - t0})
 
 
 @reproduction("deep-reversibility", paper=PAPER,
@@ -189,7 +189,7 @@ def reversibility(out_dir: Path, *, quick: bool, seed: int, quiet: bool) -> None
     folder.write_table("reversibility_theory.csv", pd.DataFrame(rows))
     folder.write_table("reversibility_simulation.csv", pd.DataFrame(mrows))
     save_figure(fig, folder.file("reversibility.png"))
-    folder.write_meta(status="complete", seeds={"seed": seed}, timings={"total_s": time.perf_counter() - t0})
+    folder.finish(seeds=[seed], timings_s={"total_s": time.perf_counter() - t0})
 
 
 @reproduction("deep-sensitivity", paper=PAPER,
@@ -230,7 +230,7 @@ def sensitivity(out_dir: Path, *, quick: bool, seed: int, quiet: bool) -> None:
         axs[i, 0].legend(fontsize=7)
     folder.write_table("sensitivity.csv", pd.DataFrame(rows))
     save_figure(fig, folder.file("sensitivity.png"))
-    folder.write_meta(status="complete", timings={"total_s": time.perf_counter() - t0})
+    folder.finish(timings_s={"total_s": time.perf_counter() - t0})
 
 
 def table1_frame(*, bottleneck: str = "relu", input_variance: float = 1.0):
@@ -269,8 +269,8 @@ def table1(out_dir: Path, *, quick: bool, seed: int, quiet: bool) -> None:
     if not quiet:
         print(text)
     agree = int((df.theory == df.paper).sum())
-    folder.write_meta(status="complete", timings={"total_s": time.perf_counter() - t0},
-                      agreement=f"{agree}/{len(df)}")
+    folder.finish(timings_s={"total_s": time.perf_counter() - t0},
+                  agreement=f"{agree}/{len(df)}")
 
 
 def _markdown(df) -> str:
@@ -307,7 +307,7 @@ def phase_diagrams(out_dir: Path, *, quick: bool, seed: int, quiet: bool) -> Non
             timings[tag] = time.perf_counter() - t
             folder.write_table(f"phase_{tag}.csv", d.frame())
             plot_phase_diagram(d, folder.file(f"phase_{tag}.png"))
-    folder.write_meta(status="complete", timings={"total_s": time.perf_counter() - t0, **timings})
+    folder.finish(timings_s={"total_s": time.perf_counter() - t0, **timings})
 
 
 @reproduction("deep-universality", paper=PAPER,
@@ -349,4 +349,4 @@ def universality(out_dir: Path, *, quick: bool, seed: int, quiet: bool) -> None:
     folder.write_table("universality.csv", df)
     folder.write_table("theory.csv", pd.DataFrame(th))
     save_figure(fig, folder.file("universality.png"))
-    folder.write_meta(status="complete", seeds={"seed": seed}, timings={"total_s": time.perf_counter() - t0})
+    folder.finish(seeds=[seed], timings_s={"total_s": time.perf_counter() - t0})

@@ -55,7 +55,7 @@ def _overlaps_from_row(row, K: int) -> np.ndarray:
 def run(out_dir: Path, *, quick: bool, seed: int, quiet: bool) -> None:
     from aelab.results import RunFolder
     from aelab.shallow.sanger import identity_distance
-    from aelab.shallow.simulate import aggregate_seeds, simulate
+    from aelab.shallow.simulation import aggregate_seeds, simulate
     from aelab.shallow.theory import run_theory
 
     D = 400 if quick else 2000
@@ -90,7 +90,7 @@ def run(out_dir: Path, *, quick: bool, seed: int, quiet: bool) -> None:
     folder.write_table("curves.csv", curves)
     folder.write_table("summary.csv", summary_df)
     _figure(overlaps, curves, summary_df, folder.file("figure.png"))
-    folder.write_meta(status="complete", seeds=seeds, summary=summary_df.to_dict(orient="records"))
+    folder.finish(seeds=seeds, summary=summary_df.to_dict(orient="records"))
 
 
 def _figure(overlaps, curves, summary, path) -> None:

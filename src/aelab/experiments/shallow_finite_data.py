@@ -76,8 +76,8 @@ def run(out_dir: Path, *, quick: bool, seed: int, quiet: bool) -> None:
     folder.write_table("final.csv", final_df)
     folder.write_table("parting.csv", parting_df)
     _figure(curves_df, final_df, Ds, folder.file("figure.png"))
-    folder.write_meta(status="complete", seeds=seeds,
-                      parting_N={f"{a}_D{D}": _smallest_joined(parting_df, a, D) for a in acts for D in Ds})
+    folder.finish(seeds=seeds,
+                  parting_N={f"{a}_D{D}": _smallest_joined(parting_df, a, D) for a in acts for D in Ds})
 
 
 def _smallest_joined(parting: pd.DataFrame, act: str, D: int) -> float | None:

@@ -46,7 +46,7 @@ def run(out_dir: Path, *, quick: bool, seed: int, quiet: bool) -> None:
     from aelab.results import RunFolder
     from aelab.shallow.fixed_points import find_fixed_point, power_law_exponent, untied_erf_asymptote
     from aelab.shallow.ode import integrate
-    from aelab.shallow.simulate import simulate
+    from aelab.shallow.simulation import simulate
     from aelab.shallow.state import order_parameters
     from aelab.shallow.theory import initial_state, ode_system
 
@@ -100,10 +100,10 @@ def run(out_dir: Path, *, quick: bool, seed: int, quiet: bool) -> None:
     folder.write_table("fixed_points.csv", fps)
     folder.write_table("eigenvalues.csv", pd.DataFrame(eig_rows))
     _figure(curves_df, fps, pd.DataFrame(eig_rows), D, folder.file("figure.png"))
-    folder.write_meta(status="complete", seeds=seeds, untied_erf_exponents=exponents,
-                      predicted_exponents={"excess": -2 / 3, "Q_1_1": -1 / 3, "trT0": 1 / 3},
-                      untied_erf_amplitude=amplitude,
-                      fixed_points=fps.to_dict(orient="records"))
+    folder.finish(seeds=seeds, untied_erf_exponents=exponents,
+                  predicted_exponents={"excess": -2 / 3, "Q_1_1": -1 / 3, "trT0": 1 / 3},
+                  untied_erf_amplitude=amplitude,
+                  fixed_points=fps.to_dict(orient="records"))
 
 
 def _figure(curves, fps, eigs, D, path) -> None:

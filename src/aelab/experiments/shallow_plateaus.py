@@ -46,7 +46,7 @@ def run(out_dir: Path, *, quick: bool, seed: int, quiet: bool) -> None:
     from aelab.results import RunFolder
     from aelab.shallow.plateaus import (crossing_times, detect_plateaus, escape_times, fit_log_slope,
                                         linear_escape_rate, match_ranks)
-    from aelab.shallow.simulate import simulate
+    from aelab.shallow.simulation import simulate
     from aelab.shallow.theory import run_theory
 
     D = 500 if quick else 2000
@@ -118,9 +118,9 @@ def run(out_dir: Path, *, quick: bool, seed: int, quiet: bool) -> None:
     folder.write_table("escapes.csv", escapes_df)
     folder.write_table("sweeps.csv", sweeps)
     _figure(curves_df, plateaus_df, sweeps, pca, slopes, folder.file("figure.png"))
-    folder.write_meta(status="complete", seeds=seeds, pca_errors=pca, escape_slopes=slopes,
-                      plateau_relative_gaps={f"{r.activation}_{r.side}_rank{r.rank}": r.relative_gap
-                                             for r in plateaus_df.itertuples()})
+    folder.finish(seeds=seeds, pca_errors=pca, escape_slopes=slopes,
+                  plateau_relative_gaps={f"{r.activation}_{r.side}_rank{r.rank}": r.relative_gap
+                                         for r in plateaus_df.itertuples()})
 
 
 def _figure(curves, plateaus, sweeps, pca, slopes, path) -> None:

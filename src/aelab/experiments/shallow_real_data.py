@@ -60,8 +60,7 @@ def run(out_dir: Path, *, quick: bool, seed: int, quiet: bool) -> None:
     gaps = pd.DataFrame(rows)
     folder.write_table("gaps.csv", gaps)
     _figure(folder, list(cases), folder.file("figure.png"))
-    folder.write_meta(status="complete", seeds=cases[next(iter(cases))]["train"]["seeds"],
-                      gaps=gaps.to_dict(orient="records"))
+    folder.finish(seeds=cases[next(iter(cases))]["train"]["seeds"], gaps=gaps.to_dict(orient="records"))
 
 
 def _figure(folder, names, path) -> None:
@@ -71,10 +70,11 @@ def _figure(folder, names, path) -> None:
     for j, name in enumerate(names):
         ax = axes[0, j]
         sub = folder.file(name)
-        th = pd.read_csv(sub / "theory.csv")
-        im = pd.read_csv(sub / "images.csv")
-        ga = pd.read_csv(sub / "gaussian.csv")
-        meta = pd.read_json(sub / "meta.json", typ="series")
+        from aelab.results import load
+
+        result = load(sub)
+        th, im, ga = (result.tables[k] for k in ("theory", "images", "gaussian"))
+        meta = result.record.details
         theory_and_simulation(ax, th["t"], th["pmse"], label="ODE", color="k")
         theory_and_simulation(ax, None, None, im["t"], im["pmse_images"], im["pmse_images_sem"],
                               label="SGD, images", color=COLORS[0])

@@ -47,7 +47,7 @@ def run(out_dir: Path, *, quick: bool, seed: int, quiet: bool) -> None:
     from aelab.shallow.fixed_points import find_fixed_point, jacobian
     from aelab.shallow.ode import integrate
     from aelab.shallow.relu_bias import bias_free_floor, relu_variance_ratio, residual_fractions
-    from aelab.shallow.simulate import simulate
+    from aelab.shallow.simulation import simulate
     from aelab.shallow.theory import initial_state, ode_system
     from aelab.shallow.state import order_parameters
 
@@ -95,7 +95,7 @@ def run(out_dir: Path, *, quick: bool, seed: int, quiet: bool) -> None:
     folder.write_table("summary.csv", summary_df)
     folder.write_table("ratio.csv", ratio)
     _figure(curves_df, summary_df, ratio, folder.file("figure.png"))
-    folder.write_meta(status="complete", seeds=seeds, summary=summary_df.to_dict(orient="records"))
+    folder.finish(seeds=seeds, summary=summary_df.to_dict(orient="records"))
 
 
 def _figure(curves, summary, ratio, path) -> None:

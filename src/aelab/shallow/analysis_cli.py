@@ -17,16 +17,18 @@ def register_analysis(shallow: typer.Typer) -> None:
         out: Path = typer.Option(Path("runs/shallow-real-data"), "--out", "-o", help="Run folder to write."),
         set_: list[str] = typer.Option([], "--set", "-s", help="Override a key: section.key=value (repeatable)."),
         data_dir: Path = typer.Option(None, "--data-dir", help="Folder holding the data sets (default: AELAB_DATA)."),
+        overwrite: bool = typer.Option(False, "--overwrite", help="Replace the run that --out holds."),
         quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bars."),
     ) -> None:
-        """ODE over all D eigen-directions of real images vs SGD on the images and on Gaussian inputs."""
+        """ODE over all D eigen-directions of real images vs SGD on the images and on Gaussian inputs
+        (the same as `aelab shallow run` with data.dataset set, plus the Gaussian-equivalent SGD)."""
         from aelab.cli import is_quiet
         from aelab.config import load_config
         from aelab.shallow.real_data import RealDataConfig, run_real_data
 
         cfg = load_config(RealDataConfig, config, set_)
         q = is_quiet(ctx, quiet)
-        res = run_real_data(cfg, out, quiet=q, data_dir=data_dir)
+        res = run_real_data(cfg, out, quiet=q, data_dir=data_dir, overwrite=overwrite)
         if not q:
             gap = res["gaps"].get("theory_vs_images")
             extra = f", largest |ODE - images| = {gap['max_abs']:.4g} at t = {gap['time']:.3g}" if gap else ""

@@ -21,6 +21,8 @@ def register(app: typer.Typer) -> None:
         set_: list[str] = typer.Option([], "--set", "-s", help="Override a key: section.key=value (repeatable)."),
         theory_only: bool = typer.Option(False, "--theory-only", help="Integrate the ODE only."),
         simulation_only: bool = typer.Option(False, "--simulation-only", help="Run the SGD simulation only."),
+        workers: int = typer.Option(1, "--workers", "-j", min=1, help="Processes over seeds (same results)."),
+        overwrite: bool = typer.Option(False, "--overwrite", help="Replace the run that --out holds."),
         quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bars."),
     ) -> None:
         """Integrate the exact ODE and run online SGD over seeds; write CSVs, metadata and a figure."""
@@ -28,13 +30,14 @@ def register(app: typer.Typer) -> None:
         from aelab.config import load_config
         from aelab.errors import ConfigError
         from aelab.shallow.config import ShallowConfig
-        from aelab.shallow.run import run_shallow
+        from aelab.shallow.result import run_shallow
 
         if theory_only and simulation_only:
             raise ConfigError("--theory-only and --simulation-only exclude each other")
         cfg = load_config(ShallowConfig, config, set_)
         q = is_quiet(ctx, quiet)
-        final = run_shallow(cfg, out, quiet=q, theory=not simulation_only, simulation=not theory_only)
+        final = run_shallow(cfg, out, quiet=q, theory=not simulation_only, simulation=not theory_only,
+                            overwrite=overwrite, workers=workers)
         if not q:
             parts = [f"{k} = {v:.6g}" for k, v in final.items() if k != "pmse" and v is not None]
             typer.echo(f"wrote {out}  ({', '.join(parts)})")

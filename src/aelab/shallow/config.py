@@ -6,6 +6,8 @@ SGD), ``ode`` (the integrator) and ``output`` (the time grid and recorded overla
 
 from __future__ import annotations
 
+import functools
+from pathlib import Path
 from typing import Literal
 
 import numpy as np
@@ -14,21 +16,63 @@ from pydantic import Field, field_validator, model_validator
 from aelab.config import StrictModel
 from aelab.data.synthetic import Covariance, spiked_covariance
 
-__all__ = ["DataConfig", "ModelConfig", "TrainConfig", "OdeConfig", "OutputConfig", "ShallowConfig"]
+__all__ = ["DataConfig", "ModelConfig", "TrainConfig", "OdeConfig", "OutputConfig", "ShallowConfig", "DATASETS",
+           "read_eigenvalues"]
+
+
+#: data sets whose images the shallow theory and SGD read, with their input dimension after grayscale
+DATASETS = {"cifar10": 1024, "fashion-mnist": 784, "mnist": 784}
+_IMAGE_KEYS = ("centring", "eval_samples", "subset_seed")
 
 
 class DataConfig(StrictModel):
-    """Gaussian inputs with the spiked covariance bulk I + sum_m (lambda_m D) u_m u_m^T.
+    """The input distribution: one of three covariances, and where the SGD samples come from.
 
-    ``spikes`` are the lambda_m (so spike eigenvalues are bulk + lambda_m D); ``directions``
-    chooses the spike directions u_m in input space (they do not change the dynamics of
-    Gaussian inputs, only how learned weights look in pixel space).
+    * the spiked model (default): bulk I + sum_m (lambda_m D) u_m u_m^T with ``spikes`` the
+      lambda_m and ``bulk`` (Refinetti & Goldt 2022, eq. 3); ``directions`` chooses the u_m in input
+      space (they do not change the dynamics of Gaussian inputs, only how weights look in pixels);
+    * ``eigenvalues``: the D eigenvalues of the covariance, a list or the path of a ``.npy`` or
+      ``.txt`` file (a power-law spectrum, a measured one); every direction is tracked;
+    * ``dataset``: a named data set of :mod:`aelab.data` (``cifar10``, ``fashion-mnist``,
+      ``mnist``), preprocessed as in the paper (grayscale, [0, 1], global scalar centring and
+      scaling; ``centring = "pixel"`` also subtracts the mean image); the covariance is the
+      second moment of its training images, every direction tracked.
+
+    ``inputs`` says what SGD sees: ``gaussian`` fresh samples of N(0, Omega) every step (or, with
+    ``samples`` = N, a finite set of N Gaussian samples cycled over); ``images`` the rows of the
+    data set (``samples`` of them, a seeded subset; all by default); ``auto`` (default): images
+    for a data set, Gaussian otherwise.
     """
 
-    D: int = Field(500, ge=1, description="input dimension")
+    D: int = Field(500, ge=1, description="input dimension (set by eigenvalues or dataset when those are given)")
     spikes: list[float] = Field(default_factory=lambda: [0.8, 0.1], description="lambda_m, spike strengths")
     bulk: float = Field(0.1, ge=0.0, description="bulk eigenvalue")
     directions: Literal["random", "sinusoidal"] = "random"
+    eigenvalues: list[float] | str | None = Field(
+        None, description="the D eigenvalues of the covariance, or a .npy/.txt file holding them")
+    dataset: Literal["cifar10", "fashion-mnist", "mnist"] | None = Field(
+        None, description="a data set whose training images give the covariance (and the SGD inputs)")
+    inputs: Literal["auto", "gaussian", "images"] = "auto"
+    samples: int | None = Field(None, ge=1, description="training samples: a finite set cycled over "
+                                "(Gaussian), or a subset of the images; None: fresh samples / all images")
+    centring: Literal["global", "pixel"] = Field(
+        "global", description="images: global scalar centring and scaling (the paper's), or also the mean image")
+    eval_samples: int = Field(10_000, ge=1, description="images: test images on which pmse_images is measured")
+    subset_seed: int = Field(0, ge=0, description="images: seed of the training subset")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _dimension(cls, data):
+        if not isinstance(data, dict) or "D" in data:
+            return data
+        if data.get("dataset") in DATASETS:
+            return {**data, "D": DATASETS[data["dataset"]]}
+        values = data.get("eigenvalues")
+        if isinstance(values, list) and values:
+            return {**data, "D": len(values)}
+        if isinstance(values, str) and values.strip():
+            return {**data, "D": len(read_eigenvalues(values))}
+        return data
 
     @field_validator("spikes")
     @classmethod
@@ -37,18 +81,88 @@ class DataConfig(StrictModel):
             raise ValueError("spike strengths must be non-negative")
         return v
 
+    def _changed(self, keys) -> list[str]:
+        """The ``keys`` whose values differ from their defaults."""
+        fields = type(self).model_fields
+        return [k for k in keys if getattr(self, k) != fields[k].get_default(call_default_factory=True)]
+
     @model_validator(mode="after")
     def _fits(self):
-        if len(self.spikes) > self.D:
-            raise ValueError(f"{len(self.spikes)} spikes do not fit in D = {self.D}")
-        if self.bulk == 0 and not any(self.spikes):
-            raise ValueError("the covariance is zero: give a positive bulk or a spike")
+        spiked = self._changed(("spikes", "bulk", "directions"))
+        if self.eigenvalues is not None and self.dataset is not None:
+            raise ValueError("data.eigenvalues: give the eigenvalues or a data set, not both")
+        if self.eigenvalues is not None or self.dataset is not None:
+            which = "data.eigenvalues" if self.eigenvalues is not None else "data.dataset"
+            if spiked:
+                raise ValueError(f"{which}: excludes the spiked model's data.{spiked[0]}")
+        if self.dataset is None:
+            for key in self._changed(_IMAGE_KEYS):
+                raise ValueError(f"data.{key}: applies to a data set only (set data.dataset)")
+            if self.inputs == "images":
+                raise ValueError("data.inputs: 'images' needs data.dataset")
+        else:
+            if self.D != DATASETS[self.dataset]:
+                raise ValueError(f"data.D = {self.D} does not match {self.dataset} images (D = "
+                                 f"{DATASETS[self.dataset]} after grayscale); leave data.D out")
+            if self.samples is not None and self.samples < self.D:
+                raise ValueError(f"data.samples = {self.samples} images give a singular covariance in D = {self.D} "
+                                 f"dimensions; use at least {self.D} images")
+        if self.eigenvalues is not None:
+            values = self.eigenvalue_array()
+            if values.size != self.D:
+                raise ValueError(f"data.eigenvalues: {values.size} values for data.D = {self.D}")
+            if not np.all(np.isfinite(values)) or np.any(values < 0) or not np.any(values > 0):
+                raise ValueError("data.eigenvalues: must be finite, non-negative and not all zero")
+        elif self.dataset is None:
+            if len(self.spikes) > self.D:
+                raise ValueError(f"{len(self.spikes)} spikes do not fit in D = {self.D}")
+            if self.bulk == 0 and not any(self.spikes):
+                raise ValueError("the covariance is zero: give a positive bulk or a spike")
         return self
 
+    @property
+    def source_kind(self) -> Literal["gaussian", "finite", "images"]:
+        """What SGD sees: fresh Gaussian samples, a finite Gaussian set, or the images."""
+        if self.dataset is not None and self.inputs in ("auto", "images"):
+            return "images"
+        return "finite" if self.samples is not None and self.dataset is None else "gaussian"
+
+    def eigenvalue_array(self) -> np.ndarray:
+        """The ``eigenvalues`` as a float array (read from their file when a path is given)."""
+        if isinstance(self.eigenvalues, str):
+            return read_eigenvalues(self.eigenvalues)
+        return np.asarray(self.eigenvalues, dtype=float)
+
     def covariance(self, rng: np.random.Generator | None = None, *, with_vectors: bool = False) -> Covariance:
-        """The covariance this section describes."""
+        """The covariance this section describes (a data set's is computed from its images)."""
+        if self.dataset is not None:
+            from aelab.shallow.real_data import load_images
+
+            return load_images(self).covariance()
+        if self.eigenvalues is not None:
+            return Covariance(D=self.D, eigenvalues=np.sort(self.eigenvalue_array())[::-1], bulk=0.0)
         return spiked_covariance(self.D, self.spikes, self.bulk,
                                  directions=self.directions if with_vectors else None, rng=rng)
+
+
+@functools.lru_cache(maxsize=8)
+def _read_eigenvalues(path: str, mtime_ns: int) -> np.ndarray:
+    p = Path(path)
+    try:
+        values = np.load(p, allow_pickle=False) if p.suffix == ".npy" else np.loadtxt(p, dtype=float, ndmin=1)
+    except (OSError, ValueError) as exc:
+        raise ValueError(f"data.eigenvalues: cannot read {path} ({exc})") from None
+    values = np.asarray(values, dtype=float).reshape(-1)
+    values.setflags(write=False)
+    return values
+
+
+def read_eigenvalues(path: str) -> np.ndarray:
+    """The eigenvalues stored in a ``.npy`` or text file (one number per line or whitespace-separated)."""
+    p = Path(path).expanduser()
+    if not p.is_file():
+        raise ValueError(f"data.eigenvalues: no file {path}")
+    return _read_eigenvalues(str(p.resolve()), p.stat().st_mtime_ns)
 
 
 class ModelConfig(StrictModel):
@@ -95,7 +209,6 @@ class TrainConfig(StrictModel):
     weight_decay: float = Field(0.0, ge=0.0)
     rule: Literal["vanilla", "truncated"] = "vanilla"
     shared_init: bool = True
-    workers: int = Field(1, ge=1, description="processes over seeds for the simulation")
 
     @field_validator("seeds", mode="before")
     @classmethod

@@ -32,61 +32,39 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from aelab.activations import get_activation
 from aelab.errors import ConfigError
 from aelab.shallow.config import ShallowConfig
-from aelab.shallow.real_data import image_error
-from aelab.shallow.sgd import sgd_steps
-from aelab.shallow.simulate import CHUNK, SAMPLE_DTYPE, initial_weights
-from aelab.shallow.state import observables, state_from_weights
+from aelab.shallow.sources import FiniteSource
 
 __all__ = ["training_set", "finite_data_sgd", "parting_time", "PartingPoint", "finite_sample_excess"]
 
 
-def training_set(config: ShallowConfig, N: int, seed: int) -> np.ndarray:
-    """N inputs of the config's Gaussian model in its eigenbasis, (N, D) float32, drawn once for ``seed``."""
+def _source(config: ShallowConfig, N: int) -> FiniteSource:
     if N < 1:
         raise ConfigError(f"N: the training set needs at least one sample, got {N}")
-    cov = config.data.covariance()
-    rng = np.random.default_rng(np.random.SeedSequence(seed).spawn(3)[2])
-    Z = rng.standard_normal((N, cov.D), dtype=SAMPLE_DTYPE)
-    Z *= cov.eigenbasis_std().astype(SAMPLE_DTYPE)
-    return Z
+    return FiniteSource(config.data.covariance(), N=N)
+
+
+def training_set(config: ShallowConfig, N: int, seed: int) -> np.ndarray:
+    """N inputs of the config's Gaussian model in its eigenbasis, (N, D) float32, drawn once for ``seed``
+    (:meth:`aelab.shallow.sources.FiniteSource.training_set`)."""
+    return _source(config, N).training_set(seed)
 
 
 def finite_data_sgd(config: ShallowConfig, N: int, seed: int, times: np.ndarray) -> pd.DataFrame:
-    """SGD cycling over a training set of N samples (fresh random order each pass).
+    """SGD cycling over a training set of N samples (fresh random order each pass): the simulator
+    with ``data.samples = N``.
 
     Columns: those of :func:`aelab.shallow.state.observables` (``pmse`` is the population error)
     plus ``train_pmse`` (error on the training set) and ``passes`` (samples seen / N).
     """
-    cov = config.data.covariance()
-    act = get_activation(config.model.activation)
-    D = cov.D
-    X = training_set(config, N, seed)
-    sq = np.einsum("ij,ij->i", X, X, dtype=np.float64)
-    W, V, bias = initial_weights(config, seed)
-    rng = np.random.default_rng(np.random.SeedSequence(seed).spawn(2)[1])
-    ones = np.ones(D)
-    kw = dict(lr=config.train.lr, act=act, tied=config.model.tied, train_bias=config.model.bias,
-              truncated=config.train.rule == "truncated", weight_decay=config.train.weight_decay)
-    order, pos, done = rng.permutation(N), 0, 0
-    rows = []
-    for target in np.round(np.asarray(times) * D).astype(np.int64):
-        while done < target:
-            if pos == N:
-                order, pos = rng.permutation(N), 0
-            n = int(min(CHUNK, target - done, N - pos))
-            sgd_steps(W, V, bias, X[order[pos:pos + n]], ones, **kw)
-            pos += n
-            done += n
-        with np.errstate(over="ignore", invalid="ignore"):
-            state = state_from_weights(W, V, bias, cov, tied=config.model.tied)
-            row = {"t": done / D, **observables(state, cov, act, pcs=config.output.pcs)}
-            row["train_pmse"] = image_error(W, V, bias, X, act, tied=config.model.tied, sq_norms=sq)
-        row["passes"] = done / N
-        rows.append(row)
-    return pd.DataFrame(rows)
+    from dataclasses import replace
+
+    from aelab.shallow.problem import resolve
+    from aelab.shallow.simulation import simulate_seed
+
+    problem = replace(resolve(config), source=_source(config, N))
+    return simulate_seed(problem, seed, times)
 
 
 @dataclass(frozen=True)

@@ -21,6 +21,7 @@ and rotated into the eigenbasis for the theory and the Gaussian side).
 
 from __future__ import annotations
 
+import functools
 import time as _time
 from dataclasses import dataclass
 from pathlib import Path
@@ -30,22 +31,16 @@ import numpy as np
 import pandas as pd
 from pydantic import Field, model_validator
 
-from aelab.activations import Activation, get_activation
 from aelab.config import StrictModel
 from aelab.data.synthetic import Covariance
-from aelab.errors import ConfigError, DivergenceError
-from aelab.normal_draws import NormalStream
-from aelab.shallow.config import ModelConfig, OdeConfig, OutputConfig, TrainConfig
-from aelab.shallow.ode import OdeSystem, integrate
-from aelab.shallow.sgd import sgd_steps
-from aelab.shallow.simulate import CHUNK, SAMPLE_DTYPE, aggregate_seeds
-from aelab.shallow.state import observables, state_from_weights
+from aelab.errors import ConfigError
+from aelab.results import RunResult
+from aelab.shallow.config import DATASETS, ModelConfig, OdeConfig, OutputConfig, ShallowConfig, TrainConfig
+from aelab.shallow.sources import image_error
 
-__all__ = ["ImagesConfig", "RealDataConfig", "RealData", "load_real_data", "real_data_covariance", "run_real_data",
-           "ode_theory", "images_sgd", "gaussian_sgd", "image_error", "largest_gap", "plot_real_data", "DATASETS"]
-
-#: data sets the paper's preprocessing applies to, with their input dimension after grayscale
-DATASETS = {"cifar10": 1024, "fashion-mnist": 784, "mnist": 784}
+__all__ = ["ImagesConfig", "RealDataConfig", "RealData", "load_real_data", "load_images", "real_data_covariance",
+           "run_real_data", "compare_real_data", "RealDataResult", "as_shallow_config", "ode_theory", "images_sgd", "gaussian_sgd",
+           "image_error", "largest_gap", "plot_real_data", "DATASETS"]
 
 
 class ImagesConfig(StrictModel):
@@ -73,22 +68,16 @@ class RealDataConfig(StrictModel):
 
     @model_validator(mode="after")
     def _consistent(self):
-        D = DATASETS[self.data.name]
-        if self.data.D is not None and self.data.D != D:
-            raise ValueError(f"data.D = {self.data.D} does not match {self.data.name} images (D = {D} after "
-                             f"grayscale); leave data.D out or set it to {D}")
-        if self.model.K > D:
-            raise ValueError(f"model.K = {self.model.K} exceeds the input dimension D = {D}")
-        if self.data.samples is not None and self.data.samples < D:
-            raise ValueError(f"data.samples = {self.data.samples} images give a singular covariance in D = {D} "
-                             f"dimensions (rank < {D}); use at least {D} images")
-        if self.train.rule == "truncated" and self.model.tied:
-            raise ValueError("train.rule: truncated SGD is defined for untied networks (tied linear networks: "
-                             "Sanger's rule, aelab.shallow.sanger)")
-        if self.output.times is not None and self.output.times[-1] > self.train.time * (1 + 1e-12):
-            raise ValueError("output.times: the last time exceeds train.time")
+        if self.data.D is not None and self.data.D != DATASETS[self.data.name]:
+            raise ValueError(f"data.D = {self.data.D} does not match {self.data.name} images (D = "
+                             f"{DATASETS[self.data.name]} after grayscale); leave data.D out or set it to "
+                             f"{DATASETS[self.data.name]}")
         if not self.sides:
             raise ValueError("sides: give at least one of theory, images, gaussian")
+        try:
+            as_shallow_config(self)  # every other rule is the shallow configuration's
+        except ConfigError as exc:
+            raise ValueError(str(exc).removeprefix("invalid configuration: ")) from None
         return self
 
     @property
@@ -195,58 +184,50 @@ def load_real_data(cfg: ImagesConfig, *, data_dir: str | Path | None = None) -> 
     return RealData(name=cfg.name, train=Xtr, test=Xte, eigenvalues=w, eigenvectors=E)
 
 
-def _initial_weights(K: int, D: int, init_std: float, tied: bool, seed: int) -> tuple[np.ndarray, np.ndarray]:
-    """i.i.d. N(0, init_std^2) weights in pixel space (rotation invariant, so any basis will do)."""
-    rng = np.random.default_rng(np.random.SeedSequence(seed).spawn(2)[0])
-    W = init_std * rng.standard_normal((K, D))
-    V = init_std * rng.standard_normal((K, D))
-    return (V.copy() if tied else W), V
+@functools.lru_cache(maxsize=2)
+def _cached_images(name: str, samples: int | None, eval_samples: int, centring: str, subset_seed: int,
+                   data_dir: str | None) -> RealData:
+    cfg = ImagesConfig(name=name, samples=samples, eval_samples=eval_samples, centring=centring,
+                       subset_seed=subset_seed)
+    return load_real_data(cfg, data_dir=data_dir)
 
 
-def image_error(W: np.ndarray, V: np.ndarray, bias: np.ndarray, X: np.ndarray, act: Activation, *,
-                tied: bool, sq_norms: np.ndarray | None = None) -> float:
-    """Mean of |x - x_hat|^2 / D over the rows of X (pixel-space weights).
-
-    Uses |x - x_hat|^2 = |x|^2 - 2 sum_k g_k (v_k . x) + g^T (V V^T) g, so the cost is two
-    (n, D) x (D, K) products in the precision of X (float32 images: sgemm) and nothing of size
-    (n, D) is allocated. ``sq_norms`` are the |x|^2 of the rows (computed when not given).
-    """
-    D = X.shape[1]
-    K = V.shape[0]
-    if sq_norms is None:
-        sq_norms = np.einsum("ij,ij->i", X, X, dtype=np.float64)
-    P = (X @ np.vstack([W, V]).T.astype(X.dtype)).astype(np.float64)
-    lam = P[:, K:] / D + bias if tied else P[:, :K] / np.sqrt(D) + bias
-    g = act.f(lam)
-    err = sq_norms - 2.0 * np.einsum("nk,nk->n", g, P[:, K:]) + np.einsum("nk,kl,nl->n", g, V @ V.T, g)
-    return float(np.mean(err) / D)
+def load_images(data, *, data_dir: str | Path | None = None) -> RealData:
+    """The preprocessed images of a shallow ``data`` section (or an :class:`ImagesConfig`), loaded
+    once per process for the same settings."""
+    if isinstance(data, ImagesConfig):
+        name, samples, evals, centring, seed = data.name, data.samples, data.eval_samples, data.centring, \
+            data.subset_seed
+    else:
+        name, samples, evals, centring, seed = data.dataset, data.samples, data.eval_samples, data.centring, \
+            data.subset_seed
+    return _cached_images(name, samples, evals, centring, seed, None if data_dir is None else str(data_dir))
 
 
-def _sgd_kwargs(cfg: RealDataConfig, act: Activation) -> dict[str, Any]:
-    return dict(lr=cfg.train.lr, act=act, tied=cfg.model.tied, train_bias=cfg.model.bias,
-                truncated=cfg.train.rule == "truncated", weight_decay=cfg.train.weight_decay)
+def as_shallow_config(cfg: RealDataConfig) -> ShallowConfig:
+    """The :class:`~aelab.shallow.config.ShallowConfig` of a real-data configuration (``data.dataset``)."""
+    d = cfg.data
+    data = {"dataset": d.name, "eval_samples": d.eval_samples, "centring": d.centring, "subset_seed": d.subset_seed}
+    if d.samples is not None:
+        data["samples"] = d.samples
+    from aelab.config import validate_config
+
+    return validate_config(ShallowConfig, {"data": data, "model": cfg.model.model_dump(),
+                                           "train": cfg.train.model_dump(), "ode": cfg.ode.model_dump(),
+                                           "output": cfg.output.model_dump()})
 
 
-def _rotate(W: np.ndarray, E: np.ndarray) -> np.ndarray:
-    """W @ E for a few rows W: a plain loop (einsum) costs a few ms for D = 1024 and, unlike a
-    threaded BLAS call on a busy machine, never more."""
-    return np.einsum("kd,dm->km", W, E)
+def _problem(cfg: RealDataConfig, data: RealData, inputs: str):
+    from aelab.shallow.problem import resolve
+
+    return resolve(as_shallow_config(cfg), images=data, inputs=inputs)
 
 
-def _record(W, V, bias, data: RealData, cov: Covariance, act: Activation, cfg: RealDataConfig, t: float,
-            *, pixel_space: bool) -> dict[str, float]:
-    E = data.eigenvectors
-    We, Ve = (_rotate(W, E), _rotate(V, E)) if pixel_space else (W, V)
-    with np.errstate(over="ignore", invalid="ignore"):
-        row = {"t": t, **observables(state_from_weights(We, Ve, bias, cov, tied=cfg.model.tied), cov, act,
-                                     pcs=cfg.output.pcs)}
-        Wp, Vp = (W, V) if pixel_space else (_rotate(W, E.T), _rotate(V, E.T))
-        row["pmse_images"] = image_error(Wp, Vp, bias, data.test, act, tied=cfg.model.tied,
-                                         sq_norms=data.test_sq_norms)
-    if not np.isfinite(row["pmse"]):
-        raise DivergenceError(f"SGD diverged at t = {t:.6g}: non-finite error; try a smaller learning rate",
-                              time=t, cause="non-finite error")
-    return row
+def ode_theory(cfg: RealDataConfig, data: RealData, times: np.ndarray) -> pd.DataFrame:
+    """The ODE over all D directions from the initial weights of the first seed."""
+    from aelab.shallow.theory import run_theory
+
+    return run_theory(_problem(cfg, data, "images"), times, ode=cfg.ode)[0]
 
 
 def images_sgd(cfg: RealDataConfig, data: RealData, seed: int, times: np.ndarray) -> pd.DataFrame:
@@ -255,67 +236,16 @@ def images_sgd(cfg: RealDataConfig, data: RealData, seed: int, times: np.ndarray
     Columns as :func:`aelab.shallow.state.observables` (``pmse`` is the Gaussian population error
     of the current weights) plus ``pmse_images``, the error on the test images.
     """
-    act = get_activation(cfg.model.activation)
-    D, K = data.D, cfg.model.K
-    init_seed = cfg.train.seeds[0] if cfg.train.shared_init else seed
-    W, V = _initial_weights(K, D, cfg.model.init_std, cfg.model.tied, init_seed)
-    bias = np.zeros(K)
-    cov = data.covariance()
-    rng = np.random.default_rng(np.random.SeedSequence(seed).spawn(2)[1])
-    X = data.train
-    ones = np.ones(D)
-    kw = _sgd_kwargs(cfg, act)
-    order, pos, done = rng.permutation(len(X)), 0, 0
-    rows = []
-    for target in np.round(np.asarray(times) * D).astype(np.int64):
-        while done < target:
-            if pos == len(order):
-                order, pos = rng.permutation(len(X)), 0
-            n = int(min(CHUNK, target - done, len(order) - pos))
-            sgd_steps(W, V, bias, X[order[pos:pos + n]], ones, **kw)
-            pos += n
-            done += n
-        rows.append(_record(W, V, bias, data, cov, act, cfg, done / D, pixel_space=True))
-    return pd.DataFrame(rows)
+    from aelab.shallow.simulation import simulate_seed
+
+    return simulate_seed(_problem(cfg, data, "images"), seed, times)
 
 
 def gaussian_sgd(cfg: RealDataConfig, data: RealData, seed: int, times: np.ndarray) -> pd.DataFrame:
     """Online SGD on fresh Gaussian inputs with the images' second moment (in its eigenbasis)."""
-    act = get_activation(cfg.model.activation)
-    D, K = data.D, cfg.model.K
-    init_seed = cfg.train.seeds[0] if cfg.train.shared_init else seed
-    W, V = _initial_weights(K, D, cfg.model.init_std, cfg.model.tied, init_seed)
-    E = data.eigenvectors
-    W, V = W @ E, V @ E
-    bias = np.zeros(K)
-    cov = data.covariance()
-    std = np.sqrt(data.eigenvalues)
-    samples = NormalStream(np.random.default_rng(np.random.SeedSequence(seed).spawn(3)[2]))
-    kw = _sgd_kwargs(cfg, act)
-    buf = np.empty((CHUNK, D), dtype=SAMPLE_DTYPE)
-    rows, done = [], 0
-    for target in np.round(np.asarray(times) * D).astype(np.int64):
-        while done < target:
-            n = int(min(CHUNK, target - done))
-            sgd_steps(W, V, bias, samples.fill(buf[:n]), std, **kw)
-            done += n
-        rows.append(_record(W, V, bias, data, cov, act, cfg, done / D, pixel_space=False))
-    return pd.DataFrame(rows)
+    from aelab.shallow.simulation import simulate_seed
 
-
-def ode_theory(cfg: RealDataConfig, data: RealData, times: np.ndarray) -> pd.DataFrame:
-    """The ODE over all D directions from the initial weights of the first seed."""
-    act = get_activation(cfg.model.activation)
-    cov = data.covariance()
-    W, V = _initial_weights(cfg.model.K, data.D, cfg.model.init_std, cfg.model.tied, cfg.train.seeds[0])
-    E = data.eigenvectors
-    state0 = state_from_weights(W @ E, V @ E, np.zeros(cfg.model.K), cov, tied=cfg.model.tied)
-    system = OdeSystem(cov=cov, act=act, lr=cfg.train.lr, K=cfg.model.K, tied=cfg.model.tied,
-                       train_bias=cfg.model.bias, truncated=cfg.train.rule == "truncated",
-                       weight_decay=cfg.train.weight_decay)
-    states = integrate(system, state0, times, method=cfg.ode.method, rtol=cfg.ode.rtol, atol=cfg.ode.atol,
-                       dt=cfg.ode.dt)
-    return pd.DataFrame([{"t": t, **observables(s, cov, act, pcs=cfg.output.pcs)} for t, s in zip(times, states)])
+    return simulate_seed(_problem(cfg, data, "gaussian"), seed, times)
 
 
 def largest_gap(reference: pd.DataFrame, other: pd.DataFrame, column: str = "pmse",
@@ -328,49 +258,72 @@ def largest_gap(reference: pd.DataFrame, other: pd.DataFrame, column: str = "pms
     return {"max_abs": float(gap[i]), "max_rel": float(np.max(gap / np.abs(a))), "time": float(reference["t"].iloc[i])}
 
 
-def run_real_data(cfg: RealDataConfig, out_dir: str | Path, *, quiet: bool = True, data: RealData | None = None,
-                  data_dir: str | Path | None = None) -> dict[str, Any]:
-    """Theory and SGD on the images of ``cfg`` into a run folder; returns the gaps and final errors.
+class RealDataResult(RunResult):
+    """The ODE, SGD on the images and SGD on Gaussian inputs of the images' covariance.
 
-    Run folder: ``config.json``, ``meta.json`` (with ``gaps``), ``theory.csv``, ``images.csv``,
-    ``gaussian.csv`` (seed means and ``_sem`` columns), ``spectrum.csv`` and ``figure.png``.
+    Tables: ``theory``, ``images`` and ``gaussian`` (seed means with ``_sem`` columns; the images'
+    error on held-out images is ``pmse_images``) and ``spectrum`` (rank, eigenvalue). The record's
+    ``details`` hold ``gaps`` (:func:`largest_gap` of each pair), ``pca_errors`` and the data set.
     """
-    from aelab.progress import progress_bar
-    from aelab.results import RunFolder
 
+    kind = "shallow-real-data"
+    config_model = RealDataConfig
+    tables_order = ("theory", "images", "gaussian", "spectrum")
+
+    @property
+    def gaps(self) -> dict[str, dict[str, float]]:
+        return dict(self.record.details.get("gaps", {}))
+
+    def to_xarray(self):
+        """The three curves on the time axis ``t`` (variables ``<side>_<column>``) and the spectrum on ``rank``."""
+        import xarray as xr
+
+        data = {}
+        for side in ("theory", "images", "gaussian"):
+            table = self.tables.get(side)
+            if table is not None:
+                t = table["t"].to_numpy()
+                data.update({f"{side}_{c}": ("t", table[c].to_numpy()) for c in table.columns if c != "t"})
+        coords = {"t": t}
+        if "spectrum" in self.tables:
+            coords["rank"] = self.tables["spectrum"]["rank"].to_numpy()
+            data["eigenvalue"] = ("rank", self.tables["spectrum"]["eigenvalue"].to_numpy())
+        return xr.Dataset(data, coords=coords, attrs={"kind": self.kind})
+
+    def plot(self):
+        curves = {k: v for k, v in self.tables.items() if k != "spectrum"}
+        return plot_real_data(self.config, curves, self.record.details.get("pca_errors", []), self.gaps)
+
+
+def compare_real_data(cfg: RealDataConfig | dict | str | Path, *, data: RealData | None = None,
+              data_dir: str | Path | None = None, progress: bool = False) -> RealDataResult:
+    """Theory next to SGD on real images and on their Gaussian equivalent (Refinetti & Goldt 2022, sec. 4).
+
+    The same engine as :func:`aelab.shallow.run` with ``data.dataset`` set: the ODE over all D
+    directions, SGD on the images (``data.inputs = "images"``) and on Gaussian inputs
+    (``"gaussian"``), all from one initial point; ``cfg.sides`` chooses the curves.
+    """
+    from aelab.config import load_config
+    from aelab.record import RunRecord
+    from aelab.shallow.problem import resolve
+    from aelab.shallow.simulation import simulate
+    from aelab.shallow.theory import run_theory
+
+    cfg = cfg if isinstance(cfg, RealDataConfig) else load_config(RealDataConfig, cfg)
+    record = RunRecord.start("shallow-real-data", cfg, seeds=list(cfg.train.seeds))
     start = _time.perf_counter()
-    data = load_real_data(cfg.data, data_dir=data_dir) if data is None else data
-    timings = {"load_seconds": _time.perf_counter() - start}
-    if cfg.model.K > data.D:
-        raise ConfigError(f"model.K = {cfg.model.K} exceeds the input dimension D = {data.D}")
-    times = cfg.time_grid()
-    folder = RunFolder(out_dir)
-    folder.write_config(cfg)
+    shallow_cfg = as_shallow_config(cfg)
+    data = load_images(cfg.data, data_dir=data_dir) if data is None else data
+    timings = {"load": _time.perf_counter() - start}
+    times = shallow_cfg.time_grid()
     tables: dict[str, pd.DataFrame] = {}
-    seeds = cfg.train.seeds
     sides = [s for s in ("theory", "images", "gaussian") if s in cfg.sides]
-    with progress_bar("real data", len(sides) * (1 + len(seeds)), quiet=quiet) as bar:
-        if "theory" in sides:
-            t0 = _time.perf_counter()
-            tables["theory"] = ode_theory(cfg, data, times)
-            timings["theory_seconds"] = _time.perf_counter() - t0
-            bar.advance(1 + len(seeds))
-        for side, fn in (("images", images_sgd), ("gaussian", gaussian_sgd)):
-            if side not in sides:
-                continue
-            t0 = _time.perf_counter()
-            frames = []
-            for s in seeds:
-                frames.append(fn(cfg, data, s, times))
-                bar.advance()
-            tables[side] = aggregate_seeds(frames)
-            timings[f"{side}_seconds"] = _time.perf_counter() - t0
-            timings[f"{side}_steps_per_second"] = len(seeds) * round(times[-1] * data.D) / max(
-                _time.perf_counter() - t0, 1e-12)
-            bar.advance()
-    for name, table in tables.items():
-        folder.write_table(f"{name}.csv", table)
-    folder.write_table("spectrum.csv", pd.DataFrame({"rank": np.arange(1, data.D + 1), "eigenvalue": data.eigenvalues}))
+    for side in sides:
+        problem = resolve(shallow_cfg, images=data, inputs="gaussian" if side == "gaussian" else "images")
+        if side == "theory":
+            tables["theory"], timings["theory"] = run_theory(problem, times, ode=cfg.ode, quiet=not progress)
+        else:
+            tables[side], _, timings[side] = simulate(problem, times, quiet=not progress)
     gaps: dict[str, dict[str, float]] = {}
     if "theory" in tables:
         if "images" in tables:
@@ -381,18 +334,41 @@ def run_real_data(cfg: RealDataConfig, out_dir: str | Path, *, quiet: bool = Tru
         gaps["gaussian_vs_images"] = largest_gap(tables["gaussian"], tables["images"], "pmse_images")
     cov = data.covariance()
     pca = [cov.pca_error(r) for r in range(cfg.model.K + 1)]
-    plot_real_data(cfg, tables, pca, gaps, folder.file("figure.png"))
-    folder.write_meta(status="complete", seeds=seeds, timings=timings, gaps=gaps, pca_errors=pca,
-                      data={"name": data.name, "D": data.D, "train_images": len(data.train),
-                            "eval_images": len(data.test), "centring": cfg.data.centring,
-                            "zero_directions": data.zero_directions, "trace_per_dim": cov.trace / data.D})
-    final = {f"{k}_pmse": float(v["pmse_images" if k == "images" else "pmse"].iloc[-1]) for k, v in tables.items()}
-    return {"gaps": gaps, **final, "pca_errors": pca}
+    tables["spectrum"] = pd.DataFrame({"rank": np.arange(1, data.D + 1), "eigenvalue": data.eigenvalues})
+    observables = {f"{k}_pmse": float(v["pmse_images" if k == "images" else "pmse"].iloc[-1])
+                   for k, v in tables.items() if k != "spectrum"}
+    details = {"gaps": gaps, "pca_errors": pca,
+               "data": {"name": data.name, "D": data.D, "train_images": len(data.train), "eval_images": len(data.test),
+                        "centring": cfg.data.centring, "zero_directions": data.zero_directions,
+                        "trace_per_dim": cov.trace / data.D}}
+    for side in ("images", "gaussian"):
+        if side in timings:
+            details[f"{side}_steps_per_second"] = len(cfg.train.seeds) * round(times[-1] * data.D) / max(
+                timings[side], 1e-12)
+    return RealDataResult(cfg, tables, record.finish(observables=observables, timings_s=timings, details=details))
+
+
+def run_real_data(cfg: RealDataConfig, out_dir: str | Path, *, quiet: bool = True, data: RealData | None = None,
+                  data_dir: str | Path | None = None, overwrite: bool = False) -> dict[str, Any]:
+    """:func:`compare_real_data` into a run folder; returns the gaps, the final errors and the PCA errors.
+
+    Run folder: ``config.json``, ``meta.json`` (``details``: gaps, PCA errors, the data),
+    ``theory.csv``, ``images.csv``, ``gaussian.csv``, ``spectrum.csv`` and ``figure.png``.
+    """
+    from aelab.record import RunRecord
+    from aelab.results import RunFolder
+    from aelab.shallow.result import run_in_folder
+
+    folder = RunFolder.create(out_dir, RunRecord.start("shallow-real-data", cfg, seeds=list(cfg.train.seeds)), cfg,
+                              overwrite=overwrite)
+    result = run_in_folder(folder, lambda: compare_real_data(cfg, data=data, data_dir=data_dir, progress=not quiet))
+    return {"gaps": result.gaps, **result.observables, "pca_errors": result.record.details["pca_errors"]}
 
 
 def plot_real_data(cfg: RealDataConfig, tables: dict[str, pd.DataFrame], pca: list[float],
-                   gaps: dict[str, dict[str, float]], path: str | Path) -> Path:
-    """The three curves (theory line, real-image and Gaussian SGD markers) and the PCA errors."""
+                   gaps: dict[str, dict[str, float]], path: str | Path | None = None):
+    """The three curves (theory line, real-image and Gaussian SGD markers) and the PCA errors
+    (a Figure, or saved to ``path``)."""
     from aelab.plots import COLORS, new_figure, save_figure, theory_and_simulation
 
     fig, axes = new_figure(1, 1, width=6.0, height=4.2)
@@ -419,4 +395,4 @@ def plot_real_data(cfg: RealDataConfig, tables: dict[str, pd.DataFrame], pca: li
     ax.set_title(f"{cfg.data.name} ({cfg.data.centring} centring), {m.activation}, K={m.K}, η={cfg.train.lr}{extra}",
                  fontsize=8)
     ax.legend(fontsize=7)
-    return save_figure(fig, path)
+    return fig if path is None else save_figure(fig, path)

@@ -7,69 +7,64 @@ import time as _time
 import numpy as np
 import pandas as pd
 
-from aelab.activations import get_activation
 from aelab.errors import DivergenceError
-from aelab.shallow.config import ShallowConfig
-from aelab.shallow.ode import OdeSystem, integrate
-from aelab.shallow.state import State, observables, state_from_weights
+from aelab.shallow.problem import Problem, resolve
+from aelab.shallow.state import State, observables
 
 __all__ = ["ode_system", "initial_state", "run_theory"]
 
 
-def ode_system(config: ShallowConfig) -> OdeSystem:
-    """The ODE system of a configuration (Sanger's rule for a tied linear truncated network)."""
-    if config.sanger_rule:
-        from aelab.shallow.sanger import SangerSystem
-
-        return SangerSystem(cov=config.data.covariance(), lr=config.train.lr, K=config.model.K)
-    return OdeSystem(
-        cov=config.data.covariance(), act=get_activation(config.model.activation), lr=config.train.lr,
-        K=config.model.K, tied=config.model.tied, train_bias=config.model.bias,
-        truncated=config.train.rule == "truncated", weight_decay=config.train.weight_decay,
-    )
+def _problem(config_or_problem) -> Problem:
+    return config_or_problem if isinstance(config_or_problem, Problem) else resolve(config_or_problem)
 
 
-def initial_state(config: ShallowConfig, seed: int | None = None) -> State:
+def ode_system(config):
+    """The ODE system of a configuration or problem (Sanger's rule for a tied linear truncated network)."""
+    return _problem(config).ode_system()
+
+
+def initial_state(config, seed: int | None = None) -> State:
     """The state of the initial weights of ``seed`` (default: the first seed of the simulation)."""
-    from aelab.shallow.simulate import initial_weights
-
-    seed = config.train.seeds[0] if seed is None else seed
-    W, V, bias = initial_weights(config, seed)
-    return state_from_weights(W, V, bias, config.data.covariance(), tied=config.model.tied)
+    return _problem(config).initial_state(seed)
 
 
 def _table(states: list[State], times: np.ndarray, system, pcs: int) -> pd.DataFrame:
     return pd.DataFrame([{"t": t, **observables(s, system.cov, system.act, pcs=pcs)} for t, s in zip(times, states)])
 
 
-def run_theory(config: ShallowConfig, times: np.ndarray, *, state0: State | None = None, quiet: bool = True,
+def run_theory(config, times: np.ndarray, *, state0: State | None = None, quiet: bool = True, ode=None,
                ) -> tuple[pd.DataFrame, float]:
-    """Integrate the ODE on ``times``; returns (table of observables, seconds).
+    """Integrate the ODE of a configuration or :class:`Problem` on ``times``; returns (table, seconds).
 
     The ODE starts from ``state0`` (overlaps given directly) or, by default, from the overlaps of
     the simulation's initial weights, so that both sides start at one point; without
     ``train.shared_init`` the table is the average of the ODE over every seed's initial point.
+    ``ode``: the integrator's :class:`~aelab.shallow.config.OdeConfig` (default: the config's own).
     """
     from aelab.progress import progress_bar
+    from aelab.shallow.ode import integrate
 
-    system = ode_system(config)
+    problem = _problem(config)
+    ode = ode if ode is not None else getattr(config, "ode", None)
+    ode_kw = {} if ode is None else dict(method=ode.method, rtol=ode.rtol, atol=ode.atol, dt=ode.dt)
+    system = problem.ode_system()
     if state0 is not None:
         starts = [state0]
-    elif config.train.shared_init:
-        starts = [initial_state(config)]
+    elif problem.shared_init:
+        starts = [problem.initial_state()]
     else:
-        starts = [initial_state(config, seed) for seed in config.train.seeds]
+        starts = [problem.initial_state(seed) for seed in problem.seeds]
     start = _time.perf_counter()
     frames = []
     with progress_bar("ODE", (len(times) - 1) * len(starts), quiet=quiet) as bar:
         for s0 in starts:
             try:
-                states = integrate(system, s0, times, method=config.ode.method, rtol=config.ode.rtol,
-                                   atol=config.ode.atol, dt=config.ode.dt, on_step=lambda j: bar.advance())
+                states = integrate(system, s0, times, on_step=lambda j: bar.advance(), **ode_kw)
             except DivergenceError as exc:
-                exc.partial = _table(exc.partial or [], times, system, config.output.pcs)
+                exc.partial = _table(exc.partial or [], times, system, problem.pcs)
+                exc.side = "theory"
                 raise
-            frames.append(_table(states, times, system, config.output.pcs))
+            frames.append(_table(states, times, system, problem.pcs))
     seconds = _time.perf_counter() - start
     table = frames[0] if len(frames) == 1 else sum(frames[1:], frames[0]) / len(frames)
     return table, seconds
