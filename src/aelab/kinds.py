@@ -37,7 +37,7 @@ _PROVIDERS = (
     "aelab.shallow.result",
     "aelab.deep.run",
     "aelab.reversible.run",
-    "aelab.train.run",
+    "aelab.train.training",
 )
 
 

@@ -186,15 +186,19 @@ class RunFolder:
         return folder
 
     @classmethod
-    def resume(cls, path: str | Path, record: RunRecord, config: Any, *, option: str = "--resume") -> RunFolder:
+    def resume(cls, path: str | Path, record: RunRecord, config: Any, *, option: str = "--resume",
+               same_hash: bool = True) -> RunFolder:
         """Go on with the run in ``path`` of the same configuration (its record becomes ``running`` again).
+
+        ``same_hash=False``: the caller has compared the configurations itself (a run whose length may
+        grow on resume).
 
         Raises:
             ConfigError: ``path`` holds no run, or a run of another kind or configuration.
         """
         path = Path(path)
         old = cls.open(path, option=option).record
-        if old.kind != record.kind or old.config_hash != record.config_hash:
+        if old.kind != record.kind or (same_hash and old.config_hash != record.config_hash):
             raise ConfigError(f"{option}: {path} holds a {old.kind} run of another configuration "
                               f"(hash {old.config_hash}, this one {record.config_hash})")
         folder = cls(path, record.model_copy(update={"created": old.created}))

@@ -11,6 +11,7 @@ from pathlib import Path
 from aelab.config import StrictModel
 from aelab.errors import DivergenceError
 from aelab.kinds import register_kind
+from aelab.record import RunRecord
 from aelab.results import RunFolder
 
 
@@ -41,8 +42,7 @@ def toy_value(lr: float, K: int, time: float, seed: int) -> float:
 
 def run_toy(config: ToyConfig, out_dir: Path, *, quiet: bool) -> dict:
     """Write config, a data file and meta like a real runner; fail or diverge on request."""
-    folder = RunFolder(out_dir)
-    folder.write_config(config)
+    folder = RunFolder.create(out_dir, RunRecord.start("toy", config, seeds=[config.train.seed]), config)
     tr = config.train
     if tr.sleep:
         time.sleep(tr.sleep)
@@ -52,7 +52,7 @@ def run_toy(config: ToyConfig, out_dir: Path, *, quiet: bool) -> dict:
         raise ValueError(f"toy failure at lr={tr.lr}")
     value = toy_value(tr.lr, config.model.K, tr.time, tr.seed)
     folder.write_table("data.csv", {"t": [0.0, tr.time], "y": [0.0, value]})
-    folder.write_meta(status="complete", seeds=[tr.seed], timings={"run_s": 0.0}, pid=os.getpid())
+    folder.finish(timings_s={"run_s": 0.0}, pid=os.getpid())
     return {"y": value, "K2": config.model.K ** 2, "label": config.model.activation}
 
 

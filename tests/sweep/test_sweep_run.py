@@ -110,7 +110,9 @@ def test_failures_are_recorded_and_the_others_go_on(tmp_path, capsys):
     assert set(failed) == {1.0, 10.0}
     assert "raise ValueError" in (failed[1.0] / "traceback.txt").read_text()
     assert json.loads((failed[1.0] / "meta.json").read_text())["status"] == FAILED
-    assert json.loads((failed[1.0] / "meta.json").read_text())["error"]["type"] == "ValueError"
+    failure = json.loads((failed[1.0] / "meta.json").read_text())["failure"]
+    assert failure["kind"] == "error" and failure["cause"] == "ValueError"
+    assert json.loads((failed[10.0] / "meta.json").read_text())["failure"]["where"] == {"time": 0.5}
     diverged = json.loads((failed[10.0] / "result.json").read_text())["error"]
     assert (diverged["type"], diverged["cause"], diverged["divergence_time"]) == ("DivergenceError", "overflow", 0.5)
     ds = xr.open_dataset(out / "results.nc", engine="scipy")

@@ -45,7 +45,7 @@ def test_short_mnist_training_lowers_the_test_loss(mnist_env, config_file, tmp_p
     assert history["test_loss"].iloc[0] > 0.9  # an untrained tied net outputs about nothing useful
     assert history["test_loss"].iloc[-1] < 0.6 * history["test_loss"].iloc[0]
     meta = json.loads((out / "meta.json").read_text())
-    assert meta["status"] == "complete" and meta["device"] == "cpu"
+    assert meta["status"] == "complete" and meta["options"]["device"] == "cpu"
     assert json.loads((out / "config.json").read_text())["model"]["depth"] == 3
     assert (out / "reconstructions.png").stat().st_size > 1000 and (out / "loss_curve.png").is_file()
     # resume with more steps continues from the last checkpoint

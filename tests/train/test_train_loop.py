@@ -13,7 +13,7 @@ from aelab.errors import ConfigError, DivergenceError
 from aelab.train.checkpoint import CheckpointStore
 from aelab.train.config import TrainConfig
 from aelab.train.loop import HISTORY_COLUMNS, EpochSampler, normalised_loss
-from aelab.train.run import run_training
+from aelab.train.training import run_training
 
 
 def _config(**sections) -> TrainConfig:
@@ -103,7 +103,8 @@ def test_divergence_stops_with_step_layer_hint_and_keeps_the_last_good_checkpoin
     assert "sigma_w_sq > 2" in msg and "last good checkpoint" in msg
     assert exc.cause.startswith(("layer", "encoder layer", "decoder layer", "the loss"))
     meta = json.loads((tmp_path / "run" / "meta.json").read_text())
-    assert meta["status"] == "diverged" and meta["divergence"]["step"] == exc.time
+    assert meta["status"] == "failed" and meta["failure"]["kind"] == "divergence"
+    assert meta["failure"]["where"]["step"] == exc.time
     store = CheckpointStore(tmp_path / "run" / "checkpoints")
     state = store.load(store.latest())
     assert state["step"] < exc.time

@@ -141,6 +141,7 @@ def _spectrum(
                                    "preprocessing is grayscale,to_float,flatten,scale_global:0.5."),
     uncentered: bool = typer.Option(False, "--uncentered", help="Second moment instead of covariance."),
     data_dir: Path | None = _DATA_DIR,
+    overwrite: bool = typer.Option(False, "--overwrite", help="Replace the run that --out holds."),
     quiet: bool = typer.Option(False, "--quiet", "-q"),
 ) -> None:
     """Eigenvalues of a data set's covariance (cached), as a CSV table and a log-log plot."""
@@ -149,15 +150,16 @@ def _spectrum(
     from aelab.cli import is_quiet
     from aelab.data.preprocess import steps_key
     from aelab.data.spectra import cached_covariance_spectrum, plot_spectrum
+    from aelab.record import RunRecord
     from aelab.results import RunFolder
 
     canonical = steps_key(steps)
+    config = {"dataset": name, "split": split, "steps": canonical, "centered": not uncentered}
+    run = RunFolder.create(out, RunRecord.start("data-spectrum", config), config, overwrite=overwrite)
     w, _ = cached_covariance_spectrum(name, split, steps=canonical, centered=not uncentered, data_dir=data_dir)
-    run = RunFolder(out)
-    run.write_config({"dataset": name, "split": split, "steps": canonical, "centered": not uncentered})
     run.write_table("eigenvalues.csv", {"rank": np.arange(1, len(w) + 1), "eigenvalue": w})
     plot_spectrum(w, run.file("spectrum.png"), labels=[f"{name} {split}"], title=canonical)
-    run.write_meta(status="complete")
+    run.finish(observables={"D": len(w), "trace": float(w.sum())})
     if not is_quiet(ctx, quiet):
         _console().print(f"{name} {split}: D = {len(w)}, top eigenvalues {np.array2string(w[:5], precision=4)}, "
                          f"trace {w.sum():.4g}; wrote {run.path}")

@@ -1,46 +1,24 @@
-"""Parameter sweeps: grids over any config field, run serially, on local processes or on a
-Dask cluster, resumable, aggregated into one table and one xarray Dataset.
+"""Parameter sweeps: grids over any config field, run serially, on local processes or on a Dask
+cluster, resumable, aggregated into one table and one xarray Dataset.
 
->>> from aelab.sweep import load_grid, run_sweep
->>> report = run_sweep(load_grid("grid.toml"), "runs/sweep", executor="processes")  # doctest: +SKIP
-
-The public names are imported lazily so that the command line starts fast.
+>>> from aelab import sweep
+>>> result = sweep.run({"experiment": "shallow", "axes": {"train.lr": [0.5, 1, 2]}}, "runs/lr")  # doctest: +SKIP
+>>> result.to_dataframe(); result.to_xarray()                                                 # doctest: +SKIP
 """
 
-from __future__ import annotations
+from aelab._lazy import lazy_exports
 
-import importlib
-from typing import Any
-
-__all__ = [
-    "Grid", "AxisGroup", "Point", "load_grid", "expand_axis", "config_hash", "grid_from_axes",
-    "run_sweep", "sweep_status", "SweepReport", "SweepStatus",
-    "make_executor", "SerialExecutor", "ProcessExecutor", "DaskExecutor", "EXECUTORS",
-    "SweepStore", "PointTask", "PointOutcome", "execute_point",
-    "collect", "to_dataset", "write_results",
-    "plot_sweep",
-]
-
-_WHERE = {
-    **dict.fromkeys(["Grid", "AxisGroup", "Point", "load_grid", "expand_axis", "config_hash", "grid_from_axes"],
-                    "grid"),
+_EXPORTS = {
+    "run": "api",
+    "SweepResult": "api",
+    **dict.fromkeys(["Grid", "AxisGroup", "Point", "load_grid", "expand_axis", "grid_from_axes"], "grid"),
+    "config_hash": "aelab.record",
     **dict.fromkeys(["run_sweep", "sweep_status", "SweepReport", "SweepStatus"], "driver"),
-    **dict.fromkeys(["make_executor", "SerialExecutor", "ProcessExecutor", "DaskExecutor", "EXECUTORS"],
-                    "executors"),
+    **dict.fromkeys(["make_executor", "SerialExecutor", "ProcessExecutor", "DaskExecutor", "EXECUTORS"], "executors"),
     **dict.fromkeys(["SweepStore", "PointTask", "PointOutcome", "execute_point"], "store"),
     **dict.fromkeys(["collect", "to_dataset", "write_results"], "aggregate"),
     "plot_sweep": "plot",
 }
 
-
-def __getattr__(name: str) -> Any:
-    module = _WHERE.get(name)
-    if module is None:
-        raise AttributeError(f"module 'aelab.sweep' has no attribute {name!r}")
-    value = getattr(importlib.import_module(f"{__name__}.{module}"), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted([*globals(), *__all__])
+__all__ = sorted(_EXPORTS)
+__getattr__, __dir__ = lazy_exports(__name__, globals(), _EXPORTS)

@@ -23,7 +23,6 @@ validated when the grid is loaded; errors name the axis and exit with code 2.
 
 from __future__ import annotations
 
-import hashlib
 import importlib
 import itertools
 import json
@@ -39,6 +38,7 @@ from pydantic import BaseModel
 from aelab.config import apply_overrides, read_config_file, validate_config
 from aelab.errors import ConfigError
 from aelab.kinds import ExperimentKind, get_kind
+from aelab.record import config_hash
 
 __all__ = ["AxisGroup", "Grid", "Point", "load_grid", "grid_from_axes", "expand_axis", "config_hash",
            "resolve_kind"]
@@ -144,14 +144,6 @@ class Grid:
 
 def _describe(coords: Mapping[str, Any]) -> str:
     return "{" + ", ".join(f"{k}={v!r}" for k, v in coords.items()) + "}" if coords else "{}"
-
-
-def config_hash(kind: str, config: BaseModel | Mapping[str, Any], length: int = 16) -> str:
-    """Stable hash of a resolved configuration: SHA-256 of its canonical JSON with the kind name."""
-    data = config.model_dump(mode="json") if isinstance(config, BaseModel) else config
-    text = json.dumps({"kind": kind, "config": data}, sort_keys=True, separators=(",", ":"),
-                      ensure_ascii=True, allow_nan=False)
-    return hashlib.sha256(text.encode("ascii")).hexdigest()[:length]
 
 
 def resolve_kind(spec: str, provider: str | None = None) -> tuple[ExperimentKind, str | None]:

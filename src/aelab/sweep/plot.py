@@ -52,8 +52,9 @@ def summarise(frame, x: str, y: str, groups: list[str]) -> list[Series]:
 
 
 def plot_sweep(root: str | Path, x: str, y: str, *, hue: str | None = None, out: str | Path | None = None,
-               xscale: str = "auto", yscale: str = "auto") -> Path:
-    """Draw ``y`` (an observable) against ``x`` (an axis or config field) and save the figure.
+               xscale: str = "auto", yscale: str = "auto", save: bool = True):
+    """Draw ``y`` (an observable) against ``x`` (an axis or config field) and save the figure
+    (returns its path; with ``save=False`` the matplotlib Figure).
 
     Args:
         root: the sweep folder.
@@ -111,5 +112,7 @@ def plot_sweep(root: str | Path, x: str, y: str, *, hue: str | None = None, out:
     ax.set_title(title, fontsize=10)
     if len(series) > 1:
         ax.legend(fontsize=8)
+    if not save:
+        return fig
     path = Path(out) if out is not None else Path(root) / f"{y}_vs_{x}.png"
     return save_figure(fig, path)

@@ -21,7 +21,6 @@ is discarded, so each point is stored exactly once.
 
 from __future__ import annotations
 
-import datetime as _dt
 import errno
 import functools
 import json
@@ -38,7 +37,8 @@ from pathlib import Path
 from typing import Any
 
 from aelab.errors import AelabError, ConfigError, DivergenceError
-from aelab.results import RunFolder, environment_metadata, write_json
+from aelab.record import Failure, RunRecord, config_hash, jsonable, now
+from aelab.results import RunFolder, write_json
 
 __all__ = [
     "PointTask",
@@ -89,29 +89,6 @@ class PointOutcome:
     error: str | None = None
     elapsed_s: float = 0.0
     stored: bool = True
-
-
-@functools.cache
-def _environment() -> dict[str, Any]:
-    """Environment metadata, computed once per process (it runs git)."""
-    return environment_metadata()
-
-
-def _now() -> str:
-    return _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds")
-
-
-def _jsonable(value: Any) -> Any:
-    """Observables as JSON data: NumPy scalars and arrays become numbers and lists."""
-    if isinstance(value, Mapping):
-        return {str(k): _jsonable(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_jsonable(v) for v in value]
-    if hasattr(value, "tolist") and callable(value.tolist):  # numpy scalar or array
-        return value.tolist()
-    if value is None or isinstance(value, (bool, int, float, str)):
-        return value
-    raise TypeError(f"observable of type {type(value).__name__} is not JSON data")
 
 
 class SweepStore:
@@ -231,11 +208,23 @@ class SweepStore:
         return tmp
 
 
+@functools.cache
+def _environment_record() -> RunRecord:
+    """A running record with this process's environment, made once per process (it runs git)."""
+    return RunRecord.start("")
+
+
+def _start_record(kind: str, config: dict[str, Any]) -> RunRecord:
+    return _environment_record().model_copy(update={"kind": kind, "config_hash": config_hash(kind, config),
+                                                    "created": now(), "updated": now()})
+
+
 def _error_record(exc: BaseException) -> dict[str, Any]:
     record: dict[str, Any] = {
         "type": type(exc).__name__,
         "message": str(exc),
         "traceback": "".join(traceback.format_exception(exc)),
+        "failure": Failure.from_exception(exc),
     }
     if isinstance(exc, DivergenceError):
         record.update({"divergence_time": exc.time, "cause": exc.cause})
@@ -259,13 +248,12 @@ def _write_point_files(folder: RunFolder, task: PointTask, status: str, observab
     traceback of a failure, and ``result.json`` last."""
     if not folder.file(RunFolder.CONFIG).exists():
         _write_in_tmp(folder.file(RunFolder.CONFIG), _json(task.config))
-    runner_meta = folder.read_meta()
-    if runner_meta is None or runner_meta.get("status") != status:  # keep the runner's own record
-        meta = dict(_environment())
-        meta.update({"created": _now(), "status": status, "seeds": None, "timings": {"run_s": elapsed}})
-        if error is not None:
-            meta["error"] = {"type": error["type"], "message": error["message"]}
-        _write_in_tmp(folder.file(RunFolder.META), _json(meta))
+    record = folder.record
+    if record is None or record.status != status:  # keep the runner's own record
+        record = _start_record(task.kind, task.config) if record is None else record
+        failure = None if error is None else (error["failure"] or Failure(kind="error", cause=error["type"],
+                                                                          message=error["message"]))
+        folder.write_record(record.finish(timings_s={"run": elapsed}, failure=failure))
     if error is not None:
         _write_in_tmp(folder.file("traceback.txt"), error["traceback"])
     _write_in_tmp(folder.file(RESULT), _json({
@@ -274,11 +262,11 @@ def _write_point_files(folder: RunFolder, task: PointTask, status: str, observab
         "status": status,
         "coords": task.coords,
         "observables": observables,
-        "error": None if error is None else {k: v for k, v in error.items() if k != "traceback"},
+        "error": None if error is None else {k: v for k, v in error.items() if k not in ("traceback", "failure")},
         "elapsed_s": elapsed,
         "host": socket.gethostname(),
         "pid": os.getpid(),
-        "finished": _now(),
+        "finished": now(),
     }))
 
 
@@ -323,7 +311,7 @@ def execute_point(task: PointTask) -> PointOutcome:
         if not isinstance(result, Mapping):
             raise TypeError(f"the {task.kind!r} runner returned {type(result).__name__}, expected a mapping "
                             "of final observables")
-        observables = _jsonable(result)
+        observables = jsonable(result)
         status = COMPLETE
     except Exception as exc:  # noqa: BLE001 - every failure of a point is recorded, the others go on
         error = _error_record(exc)

@@ -14,6 +14,7 @@ def register(app: typer.Typer) -> None:
         config: Path = typer.Argument(..., help="Configuration file (TOML, YAML or JSON); see docs/train.md."),
         out: Path = typer.Option(..., "--out", "-o", help="Run folder (history, checkpoints, figures)."),
         resume: bool = typer.Option(False, "--resume", help="Continue the run in --out from its latest checkpoint."),
+        overwrite: bool = typer.Option(False, "--overwrite", help="Replace the run that --out holds."),
         device: str = typer.Option("cpu", "--device", help="cpu or cuda."),
         set_: list[str] = typer.Option([], "--set", help="Override a key: --set train.lr=0.01 (repeatable)."),
         quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar."),
@@ -21,12 +22,15 @@ def register(app: typer.Typer) -> None:
         """Train a deep autoencoder: weight-tied or untied, any initialiser, SGD or Adam, with checkpoints."""
         from aelab.cli import is_quiet
         from aelab.config import load_config
+        from aelab.errors import ConfigError
         from aelab.train.config import TrainConfig
-        from aelab.train.run import run_training
+        from aelab.train.training import run_training
 
         cfg = load_config(TrainConfig, config, set_)
         loud = not is_quiet(ctx, quiet)
-        outcome = run_training(cfg, out, resume=resume, device=device, quiet=not loud)
+        if resume and overwrite:
+            raise ConfigError("--resume and --overwrite exclude each other")
+        outcome = run_training(cfg, out, resume=resume, device=device, quiet=not loud, overwrite=overwrite)
         if loud:
             obs = outcome.observables
             typer.echo(f"step {obs['steps']}: train loss {obs['train_loss']:.4g}, test loss {obs['test_loss']:.4g} "

@@ -9,7 +9,7 @@ import numpy as np
 __all__ = ["plot_loss_curves", "plot_reconstructions"]
 
 
-def plot_loss_curves(history, path: str | Path, *, title: str = "", loss_name: str = "loss") -> Path:
+def plot_loss_curves(history, path: str | Path | None, *, title: str = "", loss_name: str = "loss"):
     """Train and test loss against the step (log scale) from a history table (pandas DataFrame)."""
     from aelab.plots import new_figure, save_figure
 
@@ -26,7 +26,7 @@ def plot_loss_curves(history, path: str | Path, *, title: str = "", loss_name: s
     if title:
         ax.set_title(title, fontsize=9)
     ax.legend(frameon=False)
-    return save_figure(fig, path)
+    return fig if path is None else save_figure(fig, path)
 
 
 def plot_reconstructions(originals: np.ndarray, reconstructions: np.ndarray, image_shape: tuple[int, ...],

@@ -141,7 +141,7 @@ def _run_one(cfg, folder: Path, device: str, quiet: bool):
     import pandas as pd
 
     from aelab.errors import DivergenceError
-    from aelab.train.run import run_training
+    from aelab.train.training import run_training
 
     meta_file = folder / "meta.json"
     meta = json.loads(meta_file.read_text()) if meta_file.is_file() else None

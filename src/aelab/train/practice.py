@@ -107,7 +107,7 @@ def make_config(grid: Grid, dataset: str, depth: int, activation: str, method: s
 
 def _one(grid: Grid, cell: dict[str, Any], data_dir: str | None) -> dict[str, Any]:
     from aelab.errors import ConfigError, DivergenceError
-    from aelab.train.run import run_training
+    from aelab.train.training import run_training
 
     row: dict[str, Any] = dict(cell)
     start, cpu_start = time.perf_counter(), time.process_time()

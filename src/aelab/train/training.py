@@ -1,50 +1,78 @@
 """A training run from a configuration: data, model, initialisation, loop, files (kind ``train``).
 
-:func:`run_training` is what ``aelab train`` calls. Everything that can be wrong with the input
-(the configuration, the data, the widths, the batch size, the device, a resume from another
-configuration's checkpoint) is checked before anything is written. The run folder holds::
+>>> from aelab.train import TrainConfig, run
+>>> result = run(TrainConfig(), out="runs/ae")        # doctest: +SKIP
+>>> result.history.tail(); result.model; result.plot()  # doctest: +SKIP
+
+:func:`run` (and :func:`run_training`, what ``aelab train`` calls) check everything that can be
+wrong with the input (the configuration, the data, the widths, the batch size, the device, a
+resume from another configuration's checkpoint) before anything is written. Training writes as
+it goes; the run folder holds::
 
     config.json  meta.json  history.csv  loss_curve.png  reconstructions.png
     checkpoints/step_XXXXXXXX.pt     (the latest ``train.keep_checkpoints``)
 
 A diverging run stops with the step, the first layer affected and a hint; it keeps its last
 good checkpoint and writes ``history.csv``, the loss curves and ``meta.json`` (status
-``diverged``).
+``failed``, failure kind ``divergence`` at its step).
 """
 
 from __future__ import annotations
 
 import json
 import time
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from aelab.errors import ConfigError, DivergenceError
 from aelab.kinds import register_kind
+from aelab.record import RunRecord
+from aelab.results import RunFolder, RunResult
 from aelab.train.config import TrainConfig, config_differences, config_fingerprint
 from aelab.train.data import ImageArrays, load_arrays
 
-__all__ = ["run_training", "TrainOutcome", "build_model", "resolve_device", "divergence_hint"]
+__all__ = ["run", "run_training", "TrainResult", "build_model", "resolve_device", "divergence_hint"]
 
 
-@dataclass
-class TrainOutcome:
-    """What a run produced.
+class TrainResult(RunResult):
+    """What a training run produced.
 
     Attributes:
-        history: the history table (pandas DataFrame with :data:`~aelab.train.loop.HISTORY_COLUMNS`).
+        config: the :class:`~aelab.train.config.TrainConfig`.
+        history: the history table (``history.csv``, :data:`~aelab.train.loop.HISTORY_COLUMNS`).
         observables: final values (``train_loss``, ``test_loss``, ``steps``, ``seconds``, ...).
         init_info: what the initialisation chose (variances, LSUV scales, pretraining losses).
-        model: the trained model (on its device).
-        divergence: None, or {``step``, ``layer``, ``message``} when the run diverged.
+        model: the trained model (on its device); None for a result loaded from a folder (its
+            weights are in the folder's checkpoints).
     """
 
-    history: Any
-    observables: dict[str, Any]
-    init_info: dict[str, Any] = field(default_factory=dict)
-    model: Any = None
-    divergence: dict[str, Any] | None = None
+    kind = "train"
+    config_model = TrainConfig
+    tables_order = ("history",)
+    figure_file = None  # the run writes loss_curve.png and reconstructions.png as it goes
+
+    def __init__(self, config, tables, record, model=None):
+        super().__init__(config, tables, record)
+        self.model = model
+
+    @property
+    def history(self):
+        return self.tables.get("history")
+
+    @property
+    def init_info(self) -> dict[str, Any]:
+        return dict(self.record.details.get("init", {}))
+
+    def to_xarray(self):
+        """The history on the ``step`` axis."""
+        return self.history.set_index("step").to_xarray()
+
+    def plot(self):
+        """Training and test loss against the step (a Figure)."""
+        from aelab.train.figures import plot_loss_curves
+
+        return plot_loss_curves(self.history, None, title=f"{self.config.data.dataset}: L={self.config.model.depth}",
+                                loss_name=f"{self.config.train.loss} loss")
 
 
 def resolve_device(device: str):
@@ -122,19 +150,19 @@ def _check_inputs(config: TrainConfig, arrays: ImageArrays) -> list[int]:
     return widths
 
 
-def _prepare_folder(config: TrainConfig, out_dir: Path, resume: bool):
-    """Check the run folder before anything is written; returns (RunFolder, checkpoint path or None)."""
-    from aelab.results import RunFolder
+def _prepare_folder(config: TrainConfig, out_dir: Path, resume: bool, overwrite: bool = False):
+    """Check the run folder before anything is written; returns (folder, checkpoint store, latest
+    checkpoint or None). A folder whose run was killed before its first checkpoint resumes from the start."""
+    from aelab.limits import check_writable_dir
     from aelab.train.checkpoint import CheckpointStore
 
     out_dir = Path(out_dir)
+    check_writable_dir(out_dir)
     store = CheckpointStore(out_dir / "checkpoints", keep=config.train.keep_checkpoints)
     if not resume:
-        if (out_dir / RunFolder.META).exists() or (out_dir / RunFolder.CONFIG).exists():
-            raise ConfigError(f"--out {out_dir}: holds a run already (use --resume to continue it, or choose "
-                              "another folder)")
-        if out_dir.exists() and not out_dir.is_dir():
-            raise ConfigError(f"--out {out_dir}: exists and is not a folder")
+        if not overwrite and ((out_dir / RunFolder.META).exists() or (out_dir / RunFolder.CONFIG).exists()):
+            raise ConfigError(f"--out {out_dir}: holds a run already (use --resume to continue it, --overwrite "
+                              "to replace it, or choose another folder)")
         return out_dir, store, None
     config_file = out_dir / RunFolder.CONFIG
     if not config_file.is_file():
@@ -147,10 +175,22 @@ def _prepare_folder(config: TrainConfig, out_dir: Path, resume: bool):
     if diff:
         raise ConfigError(f"--resume: {out_dir} holds a run of another configuration ({'; '.join(diff)}); "
                           "only train.steps, train.checkpoint_every and train.keep_checkpoints may change")
-    latest = store.latest()
-    if latest is None:
-        raise ConfigError(f"--resume: no checkpoint in {store.folder}")
-    return out_dir, store, latest
+    return out_dir, store, store.latest()  # no checkpoint yet: the run starts again from the beginning
+
+
+def run(config: TrainConfig | dict | str | Path, *, out: str | Path | None = None, resume: bool = False,
+        device: str = "cpu", progress: bool = False, overwrite: bool = False, arrays: ImageArrays | None = None,
+        figures: bool = True) -> TrainResult:
+    """Train the deep autoencoder ``config`` describes (a config, a dict of sections or a file).
+
+    Training writes the run folder ``out`` as it goes (history, checkpoints, figures, the run
+    record); ``out=None`` keeps everything in memory. See :func:`run_training` for the rest.
+    """
+    from aelab.config import load_config
+
+    config = config if isinstance(config, TrainConfig) else load_config(TrainConfig, config)
+    return run_training(config, out, resume=resume, device=device, quiet=not progress, arrays=arrays,
+                        figures=figures, overwrite=overwrite)
 
 
 def run_training(
@@ -162,18 +202,21 @@ def run_training(
     quiet: bool = False,
     arrays: ImageArrays | None = None,
     figures: bool = True,
-) -> TrainOutcome:
+    overwrite: bool = False,
+) -> TrainResult:
     """Train the autoencoder ``config`` describes; write the run folder ``out_dir`` (None: no files).
 
     Args:
         config: the run's configuration.
         out_dir: run folder; None keeps everything in memory (no checkpoints, no figures).
         resume: continue from the latest checkpoint in ``out_dir`` (same configuration except
-            :data:`~aelab.train.config.RESUMABLE_KEYS`); bit-identical to an uninterrupted run.
-        device: ``cpu`` or ``cuda``.
+            :data:`~aelab.train.config.RESUMABLE_KEYS`); bit-identical to an uninterrupted run. A run
+            killed before its first checkpoint starts again from the beginning.
+        device: ``cpu`` or ``cuda`` (a runtime option: not part of the configuration's hash).
         quiet: no progress bar.
         arrays: the data (default: loaded from ``config.data``).
         figures: write ``loss_curve.png`` and ``reconstructions.png``.
+        overwrite: replace the run that ``out_dir`` holds.
 
     Raises:
         ConfigError: bad input (nothing is written).
@@ -197,7 +240,7 @@ def run_training(
     latest = None
     state = None
     if out_dir is not None:
-        out_dir, store, latest = _prepare_folder(config, Path(out_dir), resume)
+        out_dir, store, latest = _prepare_folder(config, Path(out_dir), resume, overwrite)
     if latest is not None:
         state = CheckpointStore.load(latest, map_location=dev)
         if state.get("fingerprint") != config_fingerprint(config):
@@ -214,15 +257,14 @@ def run_training(
     x_test = torch.tensor(arrays.test, device=dev)
     init_info: dict[str, Any] = {}
     generator = torch.Generator().manual_seed(tr.seed)
-    meta_extra = {"kind": "train", "device": str(dev), "fingerprint": config_fingerprint(config),
-                  "n_parameters": sum(p.numel() for p in model.parameters())}
+    details = {"fingerprint": config_fingerprint(config), "n_parameters": sum(p.numel() for p in model.parameters())}
+    record = RunRecord.start("train", config, seeds=[tr.seed], options={"device": str(dev)})
     folder = None
     if out_dir is not None:
-        from aelab.results import RunFolder
-
-        folder = RunFolder(out_dir)
-        folder.write_config(config)
-        folder.write_meta(status="running", seeds={"train.seed": tr.seed}, **meta_extra)
+        if resume and (Path(out_dir) / RunFolder.META).exists():
+            folder = RunFolder.resume(out_dir, record, config, same_hash=False)  # checked by _prepare_folder
+        else:
+            folder = RunFolder.create(out_dir, record, config, overwrite=True)  # refusals: _prepare_folder
 
     if state is None:  # a fresh start: initialise (possibly pretrain) here
         scheme = "xavier" if ini.scheme == "pretrain" else ini.scheme
@@ -264,7 +306,6 @@ def run_training(
     elif store is not None:
         checkpoint(trainer)  # step 0: the initialised (or pretrained) model
 
-    divergence = None
     try:
         with progress_bar("train", total=tr.steps, quiet=quiet) as bar:
             bar.update(min(trainer.step, tr.steps))
@@ -273,18 +314,21 @@ def run_training(
         last = store.latest() if store is not None else None
         where = f"; last good checkpoint: {last}" if last is not None else ""
         message = f"{exc}{where}; {divergence_hint(config, init_info)}"
-        divergence = {"step": exc.time, "layer": exc.cause, "message": message,
-                      "checkpoint": str(last) if last is not None else None}
         history = write_history(trainer)
+        failure = DivergenceError(message, time=exc.time, step=exc.time, cause=exc.cause, partial=history,
+                                  side="history")
         if folder is not None:
             if figures and len(history):
                 from aelab.train.figures import plot_loss_curves
 
                 plot_loss_curves(history, folder.file("loss_curve.png"), title=f"diverged at step {exc.time}",
                                  loss_name=f"{tr.loss} loss")
-            folder.write_meta(status="diverged", seeds={"train.seed": tr.seed}, divergence=divergence,
-                              init=init_info, timings={"init": init_seconds, "train": trainer.seconds}, **meta_extra)
-        raise DivergenceError(message, time=exc.time, cause=exc.cause, partial=history) from None
+            failure.partial = None  # history.csv holds it already
+            folder.fail(failure, timings_s={"init": init_seconds, "train": trainer.seconds},
+                        details={**details, "init": init_info, "layer": exc.cause,
+                                 "checkpoint": str(last) if last is not None else None})
+            failure.partial = history
+        raise failure from None
 
     history = write_history(trainer)
     last = history.iloc[-1]
@@ -297,12 +341,14 @@ def run_training(
         "seconds": float(trainer.seconds),
         "init_seconds": float(init_seconds),
     }
+    timings = {"init": init_seconds, "train": trainer.seconds}
     if folder is not None:
         if figures:
             _write_figures(folder, config, history, model, x_test, arrays)
-        folder.write_meta(status="complete", seeds={"train.seed": tr.seed}, observables=observables, init=init_info,
-                          timings={"init": init_seconds, "train": trainer.seconds}, **meta_extra)
-    return TrainOutcome(history, observables, init_info, model, divergence)
+        record = folder.finish(observables=observables, timings_s=timings, init=init_info, **details)
+    else:
+        record = record.finish(observables=observables, timings_s=timings, details={**details, "init": init_info})
+    return TrainResult(config, {"history": history}, record, model=model)
 
 
 def _write_figures(folder, config: TrainConfig, history, model, x_test, arrays: ImageArrays) -> None:
@@ -323,7 +369,7 @@ def _write_figures(folder, config: TrainConfig, history, model, x_test, arrays: 
 
 
 def _run_kind(config: TrainConfig, out_dir: Path, *, quiet: bool = True) -> dict[str, Any]:
-    return run_training(config, out_dir, quiet=quiet).observables
+    return dict(run_training(config, out_dir, quiet=quiet).observables)
 
 
 register_kind("train", TrainConfig, _run_kind, "deep autoencoder training (aelab train)")
