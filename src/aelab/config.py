@@ -125,7 +125,8 @@ def _format_validation_error(exc: ValidationError) -> str:
         msg = str(err["msg"]).removeprefix("Value error, ")
         if err["type"] == "extra_forbidden":
             msg = "unknown key"
-        lines.append(f"{loc}: {msg}" if loc else msg)  # a model-level check names its fields itself
+        named = not loc or msg.startswith((f"{loc}.", f"{loc} ", f"{loc}:"))  # a model check names its fields
+        lines.append(msg if named else f"{loc}: {msg}")
     return "invalid configuration: " + "; ".join(lines)
 
 
