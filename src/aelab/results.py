@@ -304,7 +304,7 @@ RESULT_CLASSES: dict[str, str] = {
     "deep-advise": "aelab.deep.results:AdviceResult",
     "reversible-error": "aelab.reversible.results:ErrorResult",
     "reversible-scan": "aelab.reversible.results:ScanResult",
-    "train": "aelab.train.result:TrainResult",
+    "train": "aelab.train.training:TrainResult",
 }
 
 

@@ -71,7 +71,7 @@ class TrainResult(RunResult):
         """Training and test loss against the step (a Figure)."""
         from aelab.train.figures import plot_loss_curves
 
-        return plot_loss_curves(self.history, None, title=f"{self.config.data.dataset}: L={self.config.model.depth}",
+        return plot_loss_curves(self.history, None, title=f"{self.config.data.name}: L={self.config.model.depth}",
                                 loss_name=f"{self.config.train.loss} loss")
 
 
