@@ -457,7 +457,8 @@ def keep_torch_threads():
 
 # ---------------------------------------------------------------------------------------- LSUV
 def _unit_variance(weight: torch.Tensor, layer: Callable[[], torch.Tensor], tol: float, max_iter: int) -> torch.Tensor:
-    """Divide ``weight`` by the standard deviation of ``layer()`` until |Var - 1| < tol (Mishkin & Matas 2016, Alg. 1)."""
+    """Divide ``weight`` by the standard deviation of ``layer()`` until |Var - 1| < tol
+    (Mishkin & Matas 2016, Alg. 1)."""
     out = layer()
     for _ in range(max_iter):
         var = float(out.var())
@@ -557,19 +558,15 @@ def init_autoencoder_(
     input_variance: float | None = None,
     lsuv_tol: float = 0.05,
     lsuv_iters: int = 10,
-    encoder_layers: Sequence[nn.Linear] | None = None,
-    decoder_layers: Sequence[nn.Linear] | None = None,
-    encoder: str | None = None,
-    bottleneck: str | None = None,
-    decoder: str | None = None,
-    output: str | None = None,
+    **layers: Any,
 ) -> dict[str, Any]:
     """Initialise an autoencoder in place by scheme name; deterministic given ``generator``.
 
     The model is a :class:`~aelab.train.models.DeepAutoencoder` or any module whose ``nn.Linear``
     layers form an autoencoder, e.g. ``nn.Sequential(nn.Linear(784, 256), nn.Tanh(),
-    nn.Linear(256, 784))`` (see :func:`autoencoder_layers` for how the layers and their
-    activations are found and for ``encoder_layers``, ..., ``output``).
+    nn.Linear(256, 784))``. ``layers`` (``encoder_layers``, ``decoder_layers``, ``encoder``,
+    ``bottleneck``, ``decoder``, ``output``) go to :func:`autoencoder_layers`, which says how the
+    layers and their activations are found.
 
     Schemes:
 
@@ -595,25 +592,23 @@ def init_autoencoder_(
     if key not in SCHEMES:
         known = ", ".join([*SCHEMES, "pretrain"])
         raise ConfigError(f"init.scheme: unknown initialiser {scheme!r} (known: {known})")
-    layers_kw = {"encoder_layers": encoder_layers, "decoder_layers": decoder_layers, "encoder": encoder,
-                 "bottleneck": bottleneck, "decoder": decoder, "output": output}
     if key == "lsuv":
         if data is None:
             raise ConfigError("init.scheme: 'lsuv' needs a batch of training data")
-        return lsuv_(model, data, tol=lsuv_tol, max_iter=lsuv_iters, generator=generator, **layers_kw)
-    layers = autoencoder_layers(model, **layers_kw)
+        return lsuv_(model, data, tol=lsuv_tol, max_iter=lsuv_iters, generator=generator, **layers)
+    found = autoencoder_layers(model, **layers)
     if key in WEIGHT_INITIALISERS:
         fn = WEIGHT_INITIALISERS[key]
-        _fill(layers, lambda w, act: fn(w, act, generator))
+        _fill(found, lambda w, act: fn(w, act, generator))
         return {}
     info: dict[str, Any] = {}
     if key == "advisor":
-        info = _advice(layers, data, input_variance)
+        info = _advice(found, data, input_variance)
         sigma_w_sq, sigma_b_sq = info["sigma_w_sq"], info["sigma_b_sq"]
     if sigma_w_sq is None:
         raise ConfigError("init.sigma_w_sq: required by scheme 'gaussian'")
     sigma_b_sq = 0.0 if sigma_b_sq is None else sigma_b_sq
-    _draw_gaussian(layers, sigma_w_sq, sigma_b_sq, generator)
+    _draw_gaussian(found, sigma_w_sq, sigma_b_sq, generator)
     info.update({"sigma_w_sq": sigma_w_sq, "sigma_b_sq": sigma_b_sq})
     return info
 
