@@ -82,7 +82,6 @@ def test_every_scheme_is_deterministic_given_the_generator_and_leaves_the_global
     states = []
     for global_seed in (0, 1):
         torch.manual_seed(global_seed)
-        before = torch.get_rng_state()
         ae = _user_ae()  # torch's own default initialisation uses the global RNG
         before = torch.get_rng_state()
         I.init_autoencoder_(ae, scheme, generator=_gen(6), data=x, **kw)
