@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 
 from aelab.errors import AelabError, ConfigError
-from aelab.sweep import run_sweep
+from aelab.sweep import run_sweep, sweep_status
 from aelab.train.config import TrainConfig
 from aelab.train.study import KIND, StudyRun, run_study_grid, study_grid
 
@@ -62,6 +62,8 @@ def test_divergence_is_a_result_and_finished_runs_are_reused(mnist_env, tmp_path
     assert (tmp_path / "runs" / "points" / bad["point"] / "history.csv").is_file()
     again = run_sweep(study.grid, tmp_path / "runs", quiet=True)
     assert again.ran == 0 and again.skipped == 2
+    status = sweep_status(tmp_path / "runs")  # what `aelab sweep status` reports on a study's runs
+    assert (status.total, status.complete, status.failed) == (2, 2, 0)
 
 
 @pytest.mark.data
