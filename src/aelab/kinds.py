@@ -38,6 +38,7 @@ _PROVIDERS = (
     "aelab.deep.run",
     "aelab.reversible.run",
     "aelab.train.training",
+    "aelab.train.study",
 )
 
 

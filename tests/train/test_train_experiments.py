@@ -27,8 +27,8 @@ def test_li_nguyen_quick(mnist_env, tmp_path):
         trainable = rows.loc[rows["theory"] == "trainable", "final_test_loss"]
         slowed = rows.loc[rows["theory"] == "slowed", "final_test_loss"]
         assert trainable.max() < slowed.min(), (setting, trainable.tolist(), slowed.tolist())
-    # rerunning reuses the finished runs
-    again = run_reproduction("li-nguyen-training", tmp_path / "ln", quick=True, quiet=True)
+    # rerunning (--resume) reuses the finished runs
+    again = run_reproduction("li-nguyen-training", tmp_path / "ln", quick=True, quiet=True, resume=True)
     pd.testing.assert_frame_equal(pd.read_csv(again / "schemes.csv").drop(columns="seconds"),
                                   table.drop(columns="seconds"))
 

@@ -63,19 +63,28 @@ def get_reproduction(name: str) -> Reproduction:
 
 
 def run_reproduction(name: str, out_dir: str | Path, *, quick: bool = False, seed: int = 0,
-                     quiet: bool = False, overwrite: bool = False) -> Path:
+                     quiet: bool = False, overwrite: bool = False, resume: bool = False) -> Path:
     """Run one entry into ``out_dir`` and return the folder.
 
     The folder is started with a ``running`` record of kind ``reproduce:NAME`` before the entry
-    runs; the entry writes its files and marks it complete; a failure is recorded as such.
+    runs; the entry writes its files and marks it complete; a failure is recorded as such. A folder
+    that holds a run is refused unless ``overwrite`` (cleared first) or ``resume`` (the same entry and
+    options again: entries built on sweeps reuse their finished runs).
     """
+    from aelab.errors import ConfigError
     from aelab.record import RunRecord
     from aelab.results import RunFolder
 
+    if overwrite and resume:
+        raise ConfigError("--overwrite and --resume exclude each other")
     entry = get_reproduction(name)
     out = Path(out_dir)
-    record = RunRecord.start(f"reproduce:{name}", {"name": name, "quick": quick, "seed": seed}, seeds=[seed])
-    folder = RunFolder.create(out, record, overwrite=overwrite)
+    options = {"name": name, "quick": quick, "seed": seed}
+    record = RunRecord.start(f"reproduce:{name}", options, seeds=[seed])
+    if resume and (out / RunFolder.META).exists():
+        folder = RunFolder.resume(out, record, options)
+    else:
+        folder = RunFolder.create(out, record, overwrite=overwrite)
     try:
         entry.run(out, quick=quick, seed=seed, quiet=quiet)
     except BaseException as exc:

@@ -19,6 +19,7 @@ def register(app: typer.Typer) -> None:
         seed: int = typer.Option(0, "--seed", help="Seed of every random draw."),
         list_: bool = typer.Option(False, "--list", help="List the available figures and tables."),
         overwrite: bool = typer.Option(False, "--overwrite", help="Replace the run that --out holds."),
+        resume: bool = typer.Option(False, "--resume", help="Continue the run that --out holds (reuses finished runs)."),
         quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bars."),
     ) -> None:
         """Reproduce a published figure or table into a run folder (data, config, figure)."""
@@ -32,6 +33,7 @@ def register(app: typer.Typer) -> None:
         if not name:
             raise ConfigError("give a figure name, or --list to see them")
         folder = out if out is not None else Path("runs") / "reproduce" / name
-        run_reproduction(name, folder, quick=quick, seed=seed, quiet=is_quiet(ctx, quiet), overwrite=overwrite)
+        run_reproduction(name, folder, quick=quick, seed=seed, quiet=is_quiet(ctx, quiet), overwrite=overwrite,
+                         resume=resume)
         if not is_quiet(ctx, quiet):
             typer.echo(f"wrote {folder}")

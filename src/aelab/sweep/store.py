@@ -248,7 +248,7 @@ def _write_point_files(folder: RunFolder, task: PointTask, status: str, observab
     traceback of a failure, and ``result.json`` last."""
     if not folder.file(RunFolder.CONFIG).exists():
         _write_in_tmp(folder.file(RunFolder.CONFIG), _json(task.config))
-    record = folder.record
+    record = RunFolder(folder.path).record  # what the runner wrote
     if record is None or record.status != status:  # keep the runner's own record
         record = _start_record(task.kind, task.config) if record is None else record
         failure = None if error is None else (error["failure"] or Failure(kind="error", cause=error["type"],
@@ -311,7 +311,7 @@ def execute_point(task: PointTask) -> PointOutcome:
         if not isinstance(result, Mapping):
             raise TypeError(f"the {task.kind!r} runner returned {type(result).__name__}, expected a mapping "
                             "of final observables")
-        observables = jsonable(result)
+        observables = jsonable(result, finite=False)  # inf (a diverged run) is a result
         status = COMPLETE
     except Exception as exc:  # noqa: BLE001 - every failure of a point is recorded, the others go on
         error = _error_record(exc)

@@ -126,41 +126,6 @@ def _mean_image_loss(arrays) -> float:
     return float(np.mean(((x - m) ** 2).sum(axis=1) / (x**2).sum(axis=1)))
 
 
-def _device(preset: Preset) -> str:
-    if preset.device != "auto":
-        return preset.device
-    import torch
-
-    return "cuda" if torch.cuda.is_available() else "cpu"
-
-
-def _run_one(cfg, folder: Path, device: str, quiet: bool):
-    """Train one scheme into ``folder``: reuse a complete run, resume a partial one."""
-    import json
-
-    import pandas as pd
-
-    from aelab.errors import DivergenceError
-    from aelab.train.training import run_training
-
-    meta_file = folder / "meta.json"
-    meta = json.loads(meta_file.read_text()) if meta_file.is_file() else None
-    if meta is not None and meta.get("status") in ("complete", "diverged"):
-        history = pd.read_csv(folder / "history.csv")
-        return history, meta.get("divergence"), meta.get("timings", {}).get("train", math.nan)
-    resume = meta is not None and (folder / "checkpoints").is_dir() and any((folder / "checkpoints").iterdir())
-    if meta is not None and not resume:  # started but never checkpointed: start again
-        import shutil
-
-        shutil.rmtree(folder)
-    try:
-        out = run_training(cfg, folder, resume=resume, device=device, quiet=quiet, figures=False)
-        return out.history, None, out.observables["seconds"]
-    except DivergenceError as exc:
-        meta = json.loads(meta_file.read_text())
-        return exc.partial, meta["divergence"], meta.get("timings", {}).get("train", math.nan)
-
-
 def _compare(a: dict[str, Any], b: dict[str, Any], tol: float) -> int:
     """-1 when run ``a`` is measured better than ``b``, +1 when worse, 0 for a tie.
 
@@ -221,32 +186,40 @@ def run_study(preset: Preset | str, out_dir: str | Path, *, seed: int = 0, quiet
     """Run every (setting, scheme) of ``preset`` into ``out_dir``; returns the results table.
 
     Writes ``schemes.csv`` (one row per setting and scheme), ``agreement.json``, a figure of the
-    test-loss curves (``loss_curves.png``), and one run folder per scheme under ``runs/`` (a
-    complete run is reused and a partial one resumed when the study is run again).
+    test-loss curves (``loss_curves.png``), and the runs as a sweep (:mod:`aelab.sweep`) in
+    ``runs/``: one run folder per scheme under ``runs/points/`` (a complete run is reused and a
+    partial one resumed from its checkpoints when the study is run again).
     """
     import pandas as pd
 
     from aelab.results import RunFolder
     from aelab.train.config import DataSection
     from aelab.train.data import load_arrays
+    from aelab.train.study import device_name, run_study_grid, study_grid
 
     preset = PRESETS[preset] if isinstance(preset, str) else preset
     out_dir = Path(out_dir)
     folder = RunFolder(out_dir)
     folder.write_config({"preset": asdict(preset), "seed": seed, "schemes": [asdict(s) for s in SCHEMES],
                          "settings": SETTINGS})
-    device = _device(preset)
     start = time.perf_counter()
+    by_number = {s.number: s for s in SCHEMES}
+    schemes = [s.number for s in SCHEMES if s.number in preset.schemes]
+    study = study_grid(
+        f"li-nguyen-{preset.name}",
+        [[{"setting": s} for s in preset.settings], [{"scheme": n} for n in schemes]],
+        lambda setting, scheme: _config(preset, setting, by_number[scheme], seed, data_dir),
+        device=preset.device)
+    results = run_study_grid(study, out_dir / "runs", quiet=quiet)
     rows, curves = [], {}
     for setting in preset.settings:
         arrays = load_arrays(DataSection(name="mnist", data_dir=data_dir, n_train=preset.n_train,
                                          n_test=preset.n_test, scale=SETTINGS[setting]["scale"]))
         mean_loss = _mean_image_loss(arrays)
         threshold = preset.threshold_fraction * mean_loss
-        for scheme in (s for s in SCHEMES if s.number in preset.schemes):
-            cfg = _config(preset, setting, scheme, seed, data_dir)
-            history, divergence, seconds = _run_one(cfg, out_dir / "runs" / f"setting{setting}_scheme{scheme.number:02d}",
-                                                    device, quiet)
+        for run in results[results["setting"] == setting].to_dict("records"):
+            scheme = by_number[run["scheme"]]
+            history = pd.read_csv(out_dir / "runs" / "points" / run["point"] / "history.csv")
             curves[(setting, scheme.number)] = history
             reached = history[history["test_loss"] <= threshold]
             beyond = history[history["test_loss"] <= preset.beyond_fraction * mean_loss]
@@ -257,21 +230,21 @@ def run_study(preset: Preset | str, out_dir: str | Path, *, seed: int = 0, quiet
                 "paper_class": scheme.paper_class, "theory_class": computed,
                 "theory": computed or scheme.paper_class,
                 "initial_test_loss": float(history["test_loss"].iloc[0]),
-                "final_test_loss": float(history["test_loss"].iloc[-1]) if divergence is None else math.inf,
+                "final_test_loss": float(history["test_loss"].iloc[-1]) if run["outcome"] != "diverged" else math.inf,
                 "min_test_loss": float(history["test_loss"].min()),
                 "steps_to_threshold": float(reached["step"].iloc[0]) if len(reached) else math.nan,
                 "steps_below_mean_image": float(beyond["step"].iloc[0]) if len(beyond) else math.nan,
                 "threshold": threshold, "mean_image_loss": mean_loss,
-                "diverged_at": float(divergence["step"]) if divergence else math.nan,
-                "seconds": seconds,
+                "diverged_at": run["diverged_at"],
+                "seconds": run["seconds"],
             })
     table = pd.DataFrame(rows)
     folder.write_table("schemes.csv", table)
     agreement = ordering_agreement(table)
     folder.write_json("agreement.json", agreement)
     _plot(table, curves, preset, out_dir / "loss_curves.png")
-    folder.write_meta(status="complete", seeds={"seed": seed}, timings={"total": time.perf_counter() - start},
-                      device=device, agreement=agreement)
+    folder.finish(seeds=[seed], timings_s={"total": time.perf_counter() - start}, device=device_name(preset.device),
+                  agreement=agreement)
     return table
 
 

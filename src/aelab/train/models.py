@@ -47,7 +47,7 @@ class DeepAutoencoder(nn.Module):
         dtype, device: of the parameters.
 
     Parameters are created with Xavier-uniform weights and zero biases from a fixed seed; use
-    :func:`aelab.train.init.initialise` for any other scheme.
+    :func:`aelab.train.init.init_autoencoder_` for any other scheme.
     """
 
     def __init__(

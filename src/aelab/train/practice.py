@@ -14,18 +14,17 @@ seed, for untied autoencoders with a linear code layer and a linear output. Meth
   otherwise) plus batch normalisation or residual connections.
 
 Every run reports the final normalised test loss, its wall time and its CPU time (pretraining
-included; on a shared machine the CPU time is the steadier measure of cost). The
-study writes ``results.csv`` (one row per run, rewritten after each run, so an interrupted study
-continues where it stopped), ``summary.csv`` (mean and standard error over seeds), ``tables.md``
-(the final losses and CPU times as Markdown tables), the figures ``final_loss.png`` and
-``loss_vs_time.png`` and ``answer.json`` (how often pretraining wins).
+included; on a shared machine the CPU time is the steadier measure of cost). The runs are a
+sweep (:mod:`aelab.sweep`) in ``runs/``, so an interrupted study continues where it stopped.
+The study writes ``results.csv`` (one row per run), ``summary.csv`` (mean and standard error
+over seeds), ``tables.md`` (the final losses and CPU times as Markdown tables), the figures
+``final_loss.png`` and ``loss_vs_time.png`` and ``answer.json`` (how often pretraining wins).
 Runs use one torch thread (the models are small) and are timed from model construction to the
 last evaluation, the data being loaded beforehand.
 """
 
 from __future__ import annotations
 
-import dataclasses
 import itertools
 import math
 import time
@@ -105,75 +104,55 @@ def make_config(grid: Grid, dataset: str, depth: int, activation: str, method: s
     })
 
 
-def _one(grid: Grid, cell: dict[str, Any], data_dir: str | None) -> dict[str, Any]:
-    from aelab.errors import ConfigError, DivergenceError
-    from aelab.train.training import run_training
-
-    row: dict[str, Any] = dict(cell)
-    start, cpu_start = time.perf_counter(), time.process_time()
-    try:
-        cfg = make_config(grid, **cell, data_dir=data_dir)
-        out = run_training(cfg, None, quiet=True)
-        row.update(final_test_loss=out.observables["test_loss"], min_test_loss=out.observables["min_test_loss"],
-                   status="complete", note="")
-    except DivergenceError as exc:
-        row.update(final_test_loss=math.inf, min_test_loss=math.nan, status="diverged",
-                   note=f"step {exc.time}: {exc.cause}")
-    except ConfigError as exc:  # the advisor may have no recommendation for an activation pair
-        if cell["method"] != "advisor":
-            raise
-        row.update(final_test_loss=math.nan, min_test_loss=math.nan, status="not applicable", note=str(exc)[:200])
-    row["seconds"] = time.perf_counter() - start
-    row["cpu_seconds"] = time.process_time() - cpu_start
-    return row
-
-
 def run_comparison(grid: Grid | str, out_dir: str | Path, *, seed: int = 0, quiet: bool = False,
                    data_dir: str | None = None):
-    """Run every cell of ``grid`` (seeds offset by ``seed``); write the tables and figures; return the results."""
-    import pandas as pd
+    """Run every cell of ``grid`` (seeds offset by ``seed``); write the tables and figures; return the results.
 
-    from aelab.progress import progress_bar
+    The runs are a sweep (:mod:`aelab.sweep`) in ``runs/``, one run folder per cell under
+    ``runs/points/``: running the study again reuses the finished runs and runs the others.
+    """
+    import pandas as pd
+    import torch
+
     from aelab.results import RunFolder
+    from aelab.train.config import DataSection
+    from aelab.train.data import load_arrays
+    from aelab.train.study import pending_configs, run_study_grid, study_grid
 
     grid = GRIDS[grid] if isinstance(grid, str) else grid
     folder = RunFolder(out_dir)
     folder.write_config({"grid": asdict(grid), "seed": seed})
-    done: dict[tuple, dict[str, Any]] = {}
-    results_file = folder.file("results.csv")
-    if results_file.is_file():  # continue an interrupted study
-        previous = pd.read_csv(results_file, keep_default_na=False, na_values=[""])
-        for rec in previous.to_dict("records"):
-            if rec["status"] in ("complete", "diverged"):  # "not applicable" is tried again
-                done[tuple(rec[k] for k in _KEY)] = rec
-    cells = [dict(zip(_KEY, values)) for values in itertools.product(
-        grid.datasets, grid.depths, grid.activations, grid.methods, grid.optimizers,
-        tuple(seed + s for s in grid.seeds))]
-    from aelab.train.config import DataSection
-    from aelab.train.data import load_arrays
-
+    study = study_grid(f"pretraining-question-{grid.name}",
+                       [[{"dataset": d} for d in grid.datasets], [{"depth": d} for d in grid.depths],
+                        # the method's configuration depends on the activation (batch norm and residual
+                        # take its usual initialisation): one dimension for the pair
+                        [{"activation": a, "method": m} for a, m in itertools.product(grid.activations, grid.methods)],
+                        [{"optimizer": o} for o in grid.optimizers], [{"seed": seed + s} for s in grid.seeds]],
+                       lambda **cell: make_config(grid, **cell, data_dir=data_dir))
+    root = Path(out_dir) / "runs"
     for dataset in grid.datasets:  # load (and cache) the data before any run is timed
         load_arrays(DataSection(name=dataset, data_dir=data_dir, n_train=grid.n_train, n_test=grid.n_test))
-    import torch
-
-    rows = []
     start = time.perf_counter()
     threads = torch.get_num_threads()
     torch.set_num_threads(1)  # small models: threads cost more than they give, and much more on a busy machine
     try:
-        todo = [c for c in cells if tuple(c[k] for k in _KEY) not in done]
+        todo = pending_configs(study, root)
         if todo:  # warm torch up, so that the first timed run is not charged for it
-            _one(dataclasses.replace(grid, steps=min(grid.steps, 20)), todo[0], data_dir)
-        with progress_bar("comparison", total=len(cells), quiet=quiet) as bar:
-            for cell in cells:
-                key = tuple(cell[k] for k in _KEY)
-                rows.append(done[key] if key in done else _one(grid, cell, data_dir))
-                if key not in done:
-                    folder.write_table("results.csv", pd.DataFrame(rows))
-                bar.advance()
+            _warm_up(todo[0])
+        runs = run_study_grid(study, root, quiet=quiet)
     finally:
         torch.set_num_threads(threads)
-    results = pd.DataFrame(rows)
+    # the sweep's points are in the order of the product of the factors, as the rows
+    diverged = runs["outcome"] == "diverged"
+    results = pd.DataFrame({
+        **{k: runs[k] for k in _KEY},
+        "final_test_loss": runs["final_test_loss"],
+        "min_test_loss": runs["min_test_loss"].where(~diverged),
+        "status": runs["outcome"],
+        "note": runs["note"].fillna(""),
+        "seconds": runs["wall_seconds"],
+        "cpu_seconds": runs["cpu_seconds"],
+    })
     folder.write_table("results.csv", results)
     summary = summarise(results)
     folder.write_table("summary.csv", summary)
@@ -182,9 +161,24 @@ def run_comparison(grid: Grid | str, out_dir: str | Path, *, seed: int = 0, quie
     folder.write_text("tables.md", markdown_tables(summary, grid))
     _plot_losses(summary, grid, folder.file("final_loss.png"))
     _plot_time(summary, folder.file("loss_vs_time.png"))
-    folder.write_meta(status="complete", seeds={"seeds": [seed + s for s in grid.seeds]},
-                      timings={"total": time.perf_counter() - start}, answer=verdict)
+    folder.finish(seeds=[seed + s for s in grid.seeds], timings_s={"total": time.perf_counter() - start},
+                  answer=verdict)
     return results
+
+
+def _warm_up(config) -> None:
+    """A short run of ``config`` in memory (torch's first steps in a process are slow)."""
+    from aelab.errors import ConfigError, DivergenceError
+    from aelab.train.config import TrainConfig
+    from aelab.train.training import run_training
+
+    data = config.model_dump(mode="json", exclude={"device"})
+    data["train"]["steps"] = min(data["train"]["steps"], 20)
+    data["init"]["pretrain_steps"] = min(data["init"]["pretrain_steps"], 20)
+    try:
+        run_training(TrainConfig.model_validate(data), None, quiet=True)
+    except (DivergenceError, ConfigError):
+        pass
 
 
 def summarise(results):
