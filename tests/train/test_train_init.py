@@ -139,7 +139,7 @@ def test_unknown_scheme_is_a_config_error():
 
 def test_layerwise_pretraining_trains_each_layer_and_helps_the_stack(low_rank_arrays):
     from aelab.train.loop import normalised_loss
-    from aelab.train.pretrain import pretrain
+    from aelab.train.pretraining import pretrain
 
     x = torch.from_numpy(np.array(low_rank_arrays.train))
     kw = dict(encoder="tanh", bottleneck="linear", decoder="tanh", output="sigmoid")

@@ -8,7 +8,9 @@
 Importing this package is cheap (no torch); names load from their modules on first use:
 :class:`TrainConfig` (:mod:`~aelab.train.config`), :func:`run` and :class:`TrainResult`
 (:mod:`~aelab.train.training`), :class:`DeepAutoencoder` (:mod:`~aelab.train.models`), the
-initialisers (:mod:`~aelab.train.init`), :func:`pretrain` and :class:`Trainer`.
+initialisers (:mod:`~aelab.train.init`: :func:`init_autoencoder_` and :func:`li_nguyen_` fill any
+``torch.nn.Sequential`` autoencoder in place, in the style of ``torch.nn.init``), :func:`pretrain`
+(:mod:`~aelab.train.pretraining`) and :class:`Trainer`.
 """
 
 from aelab._lazy import lazy_exports
@@ -20,7 +22,10 @@ _EXPORTS = {
     "run_training": "training",
     "DeepAutoencoder": "models",
     "initialise": "init",
-    "pretrain": "pretrain",
+    "init_autoencoder_": "init",
+    "li_nguyen_": "init",
+    "autoencoder_layers": "init",
+    "pretrain": "pretraining",
     "Trainer": "loop",
 }
 

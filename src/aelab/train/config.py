@@ -33,7 +33,7 @@ __all__ = [
     "RESUMABLE_KEYS",
 ]
 
-#: Initialisation schemes by name (implemented in :mod:`aelab.train.init` and :mod:`aelab.train.pretrain`).
+#: Initialisation schemes by name (implemented in :mod:`aelab.train.init` and :mod:`aelab.train.pretraining`).
 INIT_SCHEMES = (
     "gaussian",
     "xavier",

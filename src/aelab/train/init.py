@@ -123,7 +123,7 @@ WEIGHT_INITIALISERS: dict[str, Callable[[torch.Tensor, str, torch.Generator], to
     "orthogonal": lambda t, act, g: orthogonal_(t, generator=g),
 }
 
-#: Every scheme :func:`init_autoencoder_` knows (``pretrain`` is :func:`aelab.train.pretrain.pretrain`).
+#: Every scheme :func:`init_autoencoder_` knows (``pretrain`` is :func:`aelab.train.pretraining.pretrain`).
 SCHEMES = ("gaussian", "advisor", *WEIGHT_INITIALISERS, "lsuv")
 
 
@@ -581,7 +581,7 @@ def init_autoencoder_(
       activation), ``orthogonal``: every matrix with its own fan-in and fan-out, zero biases;
     * ``lsuv`` (needs ``data``): :func:`lsuv_`.
 
-    Greedy layer-wise pretraining is :func:`aelab.train.pretrain.pretrain` (on a DeepAutoencoder).
+    Greedy layer-wise pretraining is :func:`aelab.train.pretraining.pretrain` (on a DeepAutoencoder).
 
     Returns:
         what was chosen: ``{"sigma_w_sq": ..., "sigma_b_sq": ...}`` for ``gaussian``; for ``advisor``
@@ -674,7 +674,7 @@ def initialise(
 ) -> dict[str, Any]:
     """Initialise a :class:`~aelab.train.models.DeepAutoencoder` by scheme name: what ``aelab train``
     calls, the same as :func:`init_autoencoder_` (see there for the schemes). Greedy layer-wise
-    pretraining is :func:`aelab.train.pretrain.pretrain`, which starts from ``xavier``.
+    pretraining is :func:`aelab.train.pretraining.pretrain`, which starts from ``xavier``.
 
     Returns:
         what was chosen (e.g. ``{"sigma_w_sq": 2.0, "sigma_b_sq": 0.0}``), stored in meta.json.

@@ -229,7 +229,7 @@ def run_training(
     from aelab.train.checkpoint import CheckpointStore
     from aelab.train.init import initialise
     from aelab.train.loop import HISTORY_COLUMNS, Trainer, make_optimizer
-    from aelab.train.pretrain import pretrain
+    from aelab.train.pretraining import pretrain
 
     dev = resolve_device(device)
     if resume and out_dir is None:
