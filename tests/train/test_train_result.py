@@ -52,3 +52,10 @@ def test_a_run_killed_before_its_first_checkpoint_resumes_from_the_start(tmp_pat
     assert json.loads((killed / "meta.json").read_text())["status"] == "complete"
     again = aelab.train.run(BASE, out=killed, overwrite=True, arrays=low_rank_arrays)
     assert again.record.status == "complete"
+
+
+def test_a_model_that_cannot_fit_is_refused_before_it_is_built(tmp_path, low_rank_arrays):
+    huge = {**BASE, "model": {**BASE["model"], "width": 1_000_000}}
+    with pytest.raises(ConfigError, match=r"needs about .* free; lower model.width"):
+        aelab.train.run(huge, out=tmp_path / "run", arrays=low_rank_arrays)
+    assert not (tmp_path / "run").exists()

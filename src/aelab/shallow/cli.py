@@ -23,6 +23,8 @@ def register(app: typer.Typer) -> None:
         simulation_only: bool = typer.Option(False, "--simulation-only", help="Run the SGD simulation only."),
         workers: int = typer.Option(1, "--workers", "-j", min=1, help="Processes over seeds (same results)."),
         overwrite: bool = typer.Option(False, "--overwrite", help="Replace the run that --out holds."),
+        ignore_memory: bool = typer.Option(False, "--ignore-memory", help="Run although the memory estimate "
+                                           "exceeds the free memory."),
         quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bars."),
     ) -> None:
         """Integrate the exact ODE and run online SGD over seeds; write CSVs, metadata and a figure."""
@@ -30,14 +32,17 @@ def register(app: typer.Typer) -> None:
         from aelab.config import load_config
         from aelab.errors import ConfigError
         from aelab.shallow.config import ShallowConfig
-        from aelab.shallow.result import run_shallow
 
         if theory_only and simulation_only:
             raise ConfigError("--theory-only and --simulation-only exclude each other")
         cfg = load_config(ShallowConfig, config, set_)
+        cfg.check_memory(theory=not simulation_only, simulation=not theory_only, workers=workers,
+                         allow=ignore_memory)  # before the simulators are imported
+        from aelab.shallow.result import run_shallow
+
         q = is_quiet(ctx, quiet)
         final = run_shallow(cfg, out, quiet=q, theory=not simulation_only, simulation=not theory_only,
-                            overwrite=overwrite, workers=workers)
+                            overwrite=overwrite, workers=workers, ignore_memory=ignore_memory)
         if not q:
             parts = [f"{k} = {v:.6g}" for k, v in final.items() if k != "pmse" and v is not None]
             typer.echo(f"wrote {out}  ({', '.join(parts)})")

@@ -303,3 +303,38 @@ class ShallowConfig(StrictModel):
     def time_grid(self) -> np.ndarray:
         """The recorded times, snapped to whole SGD steps (multiples of 1/D), t = 0 first."""
         return self.output.time_grid(self.data.D, self.train.time)
+
+    def memory_estimate(self, *, theory: bool = True, simulation: bool = True, workers: int = 1) -> int:
+        """Bytes the run needs at its peak, estimated from the configuration alone (before any allocation).
+
+        Simulation: per concurrent seed the weights and their eigenbasis copies (4 K D float64), a
+        block of samples (:data:`~aelab.shallow.sources.CHUNK` x D float32) and a finite training set
+        (N x D float32); a data set's images (float32) and eigenvectors (D x D float64). Theory: the
+        ODE vector of the tracked directions and, for implicit methods, its dense Jacobian.
+        """
+        from aelab.shallow.sources import CHUNK
+
+        D, K = self.data.D, self.model.K
+        tracked = D if self.data.eigenvalues is not None or self.data.dataset is not None else len(self.data.spikes)
+        points = len(self.time_grid()) if self.output.times is not None else self.output.points
+        table = 8 * points * (4 * K * K + 2 * K * min(self.output.pcs, tracked) + 2) * (1 + len(self.train.seeds))
+        need = float(table)
+        if simulation:
+            per_seed = 8 * 4 * K * D + 4 * CHUNK * D + (4 * self.data.samples * D if self.data.samples else 0)
+            need += min(workers, len(self.train.seeds)) * per_seed
+        if theory:
+            n = 2 * K * tracked + (2 * K) ** 2 + K
+            need += 8 * n * (20 + (n if self.ode.method in ("LSODA", "Radau", "BDF") else 0))
+        if self.data.dataset is not None:
+            images = self.data.samples or 70_000
+            need += 4 * D * (images + self.data.eval_samples) + 8 * 2 * D * D
+        return int(need)
+
+    def check_memory(self, *, theory: bool = True, simulation: bool = True, workers: int = 1,
+                     allow: bool = False) -> None:
+        """Refuse (a ConfigError naming the sizes) a run whose :meth:`memory_estimate` exceeds the free memory."""
+        from aelab.limits import check_memory
+
+        need = self.memory_estimate(theory=theory, simulation=simulation, workers=workers)
+        check_memory(need, what=f"this run (data.D = {self.data.D}, model.K = {self.model.K})",
+                     hint="lower data.D or model.K", allow=allow)

@@ -34,7 +34,7 @@ from aelab.record import RunRecord
 from aelab.results import RunFolder, RunResult
 from aelab.shallow.config import ShallowConfig
 
-__all__ = ["ShallowResult", "run", "run_shallow", "plot_run"]
+__all__ = ["ShallowResult", "run", "run_shallow", "run_in_folder", "plot_run"]
 
 
 def _as_config(config) -> ShallowConfig:
@@ -111,7 +111,8 @@ class ShallowResult(RunResult):
 
 
 def run(config: ShallowConfig | dict | str | Path, *, theory: bool = True, simulation: bool = True,
-        progress: bool = False, workers: int = 1, images=None, data_dir: str | Path | None = None) -> ShallowResult:
+        progress: bool = False, workers: int = 1, images=None, data_dir: str | Path | None = None,
+        ignore_memory: bool = False) -> ShallowResult:
     """Integrate the exact ODE of ``config`` and train it by online SGD over its seeds.
 
     Refinetti & Goldt (ICML 2022): the ODE (eqs. 6-9, written per eigen-direction in
@@ -125,6 +126,7 @@ def run(config: ShallowConfig | dict | str | Path, *, theory: bool = True, simul
         workers: processes over seeds (the same numbers as one process).
         images: preprocessed images (:class:`~aelab.shallow.real_data.RealData`) for ``data.dataset``.
         data_dir: where the data sets are.
+        ignore_memory: go ahead although the memory estimate exceeds the free memory.
 
     Raises:
         DivergenceError: either side diverged; ``partial`` holds its table so far and ``completed``
@@ -135,6 +137,7 @@ def run(config: ShallowConfig | dict | str | Path, *, theory: bool = True, simul
     from aelab.shallow.theory import run_theory
 
     config = _as_config(config)
+    config.check_memory(theory=theory, simulation=simulation, workers=workers, allow=ignore_memory)
     record = RunRecord.start("shallow", config, seeds=list(config.train.seeds), options={"workers": workers})
     start = _time.perf_counter()
     problem = resolve(config, images=images, data_dir=data_dir)
@@ -166,14 +169,16 @@ def run(config: ShallowConfig | dict | str | Path, *, theory: bool = True, simul
 
 
 def run_shallow(config: ShallowConfig, out_dir: str | Path, *, quiet: bool = True, theory: bool = True,
-                simulation: bool = True, overwrite: bool = False, workers: int = 1) -> dict[str, Any]:
+                simulation: bool = True, overwrite: bool = False, workers: int = 1,
+                ignore_memory: bool = False) -> dict[str, Any]:
     """:func:`run` into a run folder (started before any work, so that a killed run says ``running``);
     returns the final observables. A failure is recorded in ``meta.json`` with what was computed."""
     config = _as_config(config)
+    config.check_memory(theory=theory, simulation=simulation, workers=workers, allow=ignore_memory)
     folder = RunFolder.create(out_dir, RunRecord.start("shallow", config, seeds=list(config.train.seeds),
                                                        options={"workers": workers}), config, overwrite=overwrite)
     result = run_in_folder(folder, lambda: run(config, theory=theory, simulation=simulation, progress=not quiet,
-                                               workers=workers))
+                                               workers=workers, ignore_memory=True))
     return dict(result.observables)
 
 

@@ -15,6 +15,8 @@ def register(app: typer.Typer) -> None:
         out: Path = typer.Option(..., "--out", "-o", help="Run folder (history, checkpoints, figures)."),
         resume: bool = typer.Option(False, "--resume", help="Continue the run in --out from its latest checkpoint."),
         overwrite: bool = typer.Option(False, "--overwrite", help="Replace the run that --out holds."),
+        ignore_memory: bool = typer.Option(False, "--ignore-memory", help="Run although the memory estimate "
+                                           "exceeds the free memory."),
         device: str = typer.Option("cpu", "--device", help="cpu or cuda."),
         set_: list[str] = typer.Option([], "--set", help="Override a key: --set train.lr=0.01 (repeatable)."),
         quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar."),
@@ -30,7 +32,8 @@ def register(app: typer.Typer) -> None:
         loud = not is_quiet(ctx, quiet)
         if resume and overwrite:
             raise ConfigError("--resume and --overwrite exclude each other")
-        outcome = run_training(cfg, out, resume=resume, device=device, quiet=not loud, overwrite=overwrite)
+        outcome = run_training(cfg, out, resume=resume, device=device, quiet=not loud, overwrite=overwrite,
+                               ignore_memory=ignore_memory)
         if loud:
             obs = outcome.observables
             typer.echo(f"step {obs['steps']}: train loss {obs['train_loss']:.4g}, test loss {obs['test_loss']:.4g} "

@@ -142,8 +142,23 @@ def divergence_hint(config: TrainConfig, init_info: dict[str, Any]) -> str:
     return "hint: try " + "; ".join(parts)
 
 
-def _check_inputs(config: TrainConfig, arrays: ImageArrays) -> list[int]:
+def memory_estimate(config: TrainConfig, widths: list[int]) -> int:
+    """Bytes a training run needs at its peak (float32): the weights, their gradients and the
+    optimiser's state, the activations of a batch kept for the backward pass, and the data on the device."""
+    m, tr = config.model, config.train
+    weights = sum(a * b + b for a, b in zip(widths, widths[1:])) * (1 if m.tied else 2)
+    copies = 2 + (2 if tr.optimizer == "adam" else 1)  # weights, gradients, optimiser state
+    activations = tr.batch_size * 2 * sum(widths) * (3 if m.batch_norm else 2)
+    return int(4 * (weights * copies + activations))
+
+
+def _check_inputs(config: TrainConfig, arrays: ImageArrays, *, ignore_memory: bool = False) -> list[int]:
+    from aelab.limits import check_memory
+
     widths = _widths(config, arrays)
+    check_memory(memory_estimate(config, widths) + 4 * (arrays.train.size + arrays.test.size),
+                 what=f"this model (depth {config.model.depth}, widths up to {max(widths)})",
+                 hint="lower model.width or model.depth", allow=ignore_memory)
     if config.train.batch_size > len(arrays.train):
         raise ConfigError(f"train.batch_size: {config.train.batch_size} is larger than the data set "
                           f"({len(arrays.train)} training images)")
@@ -180,7 +195,7 @@ def _prepare_folder(config: TrainConfig, out_dir: Path, resume: bool, overwrite:
 
 def run(config: TrainConfig | dict | str | Path, *, out: str | Path | None = None, resume: bool = False,
         device: str = "cpu", progress: bool = False, overwrite: bool = False, arrays: ImageArrays | None = None,
-        figures: bool = True) -> TrainResult:
+        figures: bool = True, ignore_memory: bool = False) -> TrainResult:
     """Train the deep autoencoder ``config`` describes (a config, a dict of sections or a file).
 
     Training writes the run folder ``out`` as it goes (history, checkpoints, figures, the run
@@ -190,7 +205,7 @@ def run(config: TrainConfig | dict | str | Path, *, out: str | Path | None = Non
 
     config = config if isinstance(config, TrainConfig) else load_config(TrainConfig, config)
     return run_training(config, out, resume=resume, device=device, quiet=not progress, arrays=arrays,
-                        figures=figures, overwrite=overwrite)
+                        figures=figures, overwrite=overwrite, ignore_memory=ignore_memory)
 
 
 def run_training(
@@ -203,6 +218,7 @@ def run_training(
     arrays: ImageArrays | None = None,
     figures: bool = True,
     overwrite: bool = False,
+    ignore_memory: bool = False,
 ) -> TrainResult:
     """Train the autoencoder ``config`` describes; write the run folder ``out_dir`` (None: no files).
 
@@ -217,6 +233,7 @@ def run_training(
         arrays: the data (default: loaded from ``config.data``).
         figures: write ``loss_curve.png`` and ``reconstructions.png``.
         overwrite: replace the run that ``out_dir`` holds.
+        ignore_memory: go ahead although the memory estimate exceeds the free memory.
 
     Raises:
         ConfigError: bad input (nothing is written).
@@ -235,7 +252,7 @@ def run_training(
     if resume and out_dir is None:
         raise ConfigError("--resume: needs --out, the folder of the run to continue")
     arrays = arrays if arrays is not None else load_arrays(config.data)
-    _check_inputs(config, arrays)
+    _check_inputs(config, arrays, ignore_memory=ignore_memory)
     store: CheckpointStore | None = None
     latest = None
     state = None
