@@ -158,3 +158,11 @@ def test_sigkill_never_leaves_a_complete_record_and_never_mixes_runs(tmp_path):
     assert not (reused / "theory.csv").exists()  # nothing of the first run is left beside the second
     record = json.loads((reused / "meta.json").read_text())
     assert json.loads((reused / "config.json").read_text())["data"]["D"] == 300 and record["kind"] == "shallow"
+
+
+def test_seeds_in_parallel_are_bit_identical_to_serial():
+    cfg = ShallowConfig.model_validate({**SMALL, "train": {"time": 3.0, "seeds": 3}})
+    serial = aelab.shallow.run(cfg, theory=False, workers=1)
+    parallel = aelab.shallow.run(cfg, theory=False, workers=2)
+    pd.testing.assert_frame_equal(serial.per_seed, parallel.per_seed, check_exact=True)
+    pd.testing.assert_frame_equal(serial.simulation, parallel.simulation, check_exact=True)

@@ -21,7 +21,8 @@ def register(app: typer.Typer) -> None:
         set_: list[str] = typer.Option([], "--set", "-s", help="Override a key: section.key=value (repeatable)."),
         theory_only: bool = typer.Option(False, "--theory-only", help="Integrate the ODE only."),
         simulation_only: bool = typer.Option(False, "--simulation-only", help="Run the SGD simulation only."),
-        workers: int = typer.Option(1, "--workers", "-j", min=1, help="Processes over seeds (same results)."),
+        workers: int = typer.Option(1, "--workers", "-j", min=0,
+                                    help="Processes over seeds, 0: one per core (the same results)."),
         overwrite: bool = typer.Option(False, "--overwrite", help="Replace the run that --out holds."),
         ignore_memory: bool = typer.Option(False, "--ignore-memory", help="Run although the memory estimate "
                                            "exceeds the free memory."),

@@ -8,6 +8,7 @@ live here, once, for every source.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -23,13 +24,27 @@ __all__ = ["Network", "Rule", "Problem", "resolve"]
 
 @dataclass(frozen=True)
 class Network:
-    """x_hat = sum_k v_k g(lambda_k) (Refinetti & Goldt 2022, eq. 1); see :class:`~aelab.shallow.config.ModelConfig`."""
+    """x_hat = sum_k v_k g(lambda_k) (Refinetti & Goldt 2022, eq. 1); see :class:`~aelab.shallow.config.ModelConfig`.
+
+    ``activation`` is the registry name (or ``module:attribute``); :attr:`act` the activation itself
+    (looked up again after pickling, so that a problem travels to worker processes).
+    """
 
     K: int
-    act: Activation
+    activation: str
     tied: bool = False
     bias: bool = False
     init_std: float = 0.1
+
+    @functools.cached_property
+    def act(self) -> Activation:
+        return get_activation(self.activation)
+
+    def __getstate__(self):
+        return {k: v for k, v in self.__dict__.items() if k != "act"}
+
+    def __setstate__(self, state):
+        self.__dict__.update(state)
 
 
 @dataclass(frozen=True)
@@ -146,7 +161,7 @@ def resolve(config, *, images=None, data_dir: str | Path | None = None, inputs: 
     else:
         source = GaussianSource(d.covariance())
     m, t = config.model, config.train
-    network = Network(K=m.K, act=get_activation(m.activation), tied=m.tied, bias=m.bias, init_std=m.init_std)
+    network = Network(K=m.K, activation=m.activation, tied=m.tied, bias=m.bias, init_std=m.init_std)
     rule = Rule(lr=t.lr, truncated=t.rule == "truncated", weight_decay=t.weight_decay, sanger=config.sanger_rule)
     return Problem(source=source, network=network, rule=rule, seeds=tuple(t.seeds), shared_init=t.shared_init,
                    pcs=config.output.pcs, pixel_basis=pixel_basis)

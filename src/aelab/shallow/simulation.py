@@ -117,14 +117,14 @@ def simulate(config, times: np.ndarray, *, workers: int = 1, quiet: bool = True,
              ) -> tuple[pd.DataFrame, list[pd.DataFrame], float]:
     """Run every seed of a configuration or :class:`Problem`; returns (aggregate table, per-seed tables, seconds).
 
-    ``workers`` > 1 spreads the seeds over that many processes (the same results as one process:
-    each seed's streams depend on the seed alone).
+    ``workers`` > 1 spreads the seeds over that many processes (the same results as one process,
+    bit for bit: each seed's streams depend on the seed alone); 0 means one per core.
     """
     from aelab.progress import progress_bar
 
     problem = _problem(config)
     seeds = problem.seeds
-    workers = max(1, min(int(workers), len(seeds)))
+    workers = max(1, min(int(workers) or os.cpu_count() or 1, len(seeds)))
     total = int(round(times[-1] * problem.D)) * len(seeds)
     start = _time.perf_counter()
     with progress_bar("SGD", total, quiet=quiet) as bar:
