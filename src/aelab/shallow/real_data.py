@@ -17,6 +17,10 @@ global scalar centring and scaling (all entries together: mean 0, std 0.5), with
 the training images applied to the test images too; ``centring = "pixel"`` also subtracts the
 training mean image. All three curves start from the same initial weights (drawn in pixel space
 and rotated into the eigenbasis for the theory and the Gaussian side).
+
+The three curves come from the one shallow engine (:func:`aelab.shallow.run` with ``data.dataset``):
+this module loads and preprocesses the images, maps a :class:`RealDataConfig` onto a
+:class:`~aelab.shallow.config.ShallowConfig` (:func:`as_shallow_config`) and compares the sides.
 """
 
 from __future__ import annotations
@@ -39,8 +43,8 @@ from aelab.shallow.config import DATASETS, ModelConfig, OdeConfig, OutputConfig,
 from aelab.shallow.sources import image_error
 
 __all__ = ["ImagesConfig", "RealDataConfig", "RealData", "load_real_data", "load_images", "real_data_covariance",
-           "run_real_data", "compare_real_data", "RealDataResult", "as_shallow_config", "ode_theory", "images_sgd", "gaussian_sgd",
-           "image_error", "largest_gap", "plot_real_data", "DATASETS"]
+           "run_real_data", "compare_real_data", "RealDataResult", "as_shallow_config", "ode_theory", "images_sgd",
+           "gaussian_sgd", "image_error", "largest_gap", "plot_real_data", "DATASETS"]
 
 
 class ImagesConfig(StrictModel):
@@ -195,13 +199,9 @@ def _cached_images(name: str, samples: int | None, eval_samples: int, centring: 
 def load_images(data, *, data_dir: str | Path | None = None) -> RealData:
     """The preprocessed images of a shallow ``data`` section (or an :class:`ImagesConfig`), loaded
     once per process for the same settings."""
-    if isinstance(data, ImagesConfig):
-        name, samples, evals, centring, seed = data.name, data.samples, data.eval_samples, data.centring, \
-            data.subset_seed
-    else:
-        name, samples, evals, centring, seed = data.dataset, data.samples, data.eval_samples, data.centring, \
-            data.subset_seed
-    return _cached_images(name, samples, evals, centring, seed, None if data_dir is None else str(data_dir))
+    name = data.name if isinstance(data, ImagesConfig) else data.dataset
+    return _cached_images(name, data.samples, data.eval_samples, data.centring, data.subset_seed,
+                          None if data_dir is None else str(data_dir))
 
 
 def as_shallow_config(cfg: RealDataConfig) -> ShallowConfig:
