@@ -19,7 +19,7 @@ from aelab.activations import Activation, get_activation
 from aelab.data.synthetic import Covariance
 from aelab.shallow.sources import FiniteSource, GaussianSource, ImageSource, SampleSource, stream
 
-__all__ = ["Network", "Rule", "Problem", "resolve"]
+__all__ = ["Network", "Rule", "Problem", "resolve", "as_problem"]
 
 
 @dataclass(frozen=True)
@@ -165,3 +165,8 @@ def resolve(config, *, images=None, data_dir: str | Path | None = None, inputs: 
     rule = Rule(lr=t.lr, truncated=t.rule == "truncated", weight_decay=t.weight_decay, sanger=config.sanger_rule)
     return Problem(source=source, network=network, rule=rule, seeds=tuple(t.seeds), shared_init=t.shared_init,
                    pcs=config.output.pcs, pixel_basis=pixel_basis)
+
+
+def as_problem(config_or_problem) -> Problem:
+    """A :class:`Problem` as it is, or the one a configuration resolves to."""
+    return config_or_problem if isinstance(config_or_problem, Problem) else resolve(config_or_problem)

@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 
 from aelab.errors import DivergenceError
-from aelab.shallow.problem import Problem, resolve
+from aelab.shallow.problem import Problem, as_problem
 from aelab.shallow.sources import CHUNK, SAMPLE_DTYPE, stream
 from aelab.shallow.state import observables, state_from_weights
 
@@ -27,7 +27,7 @@ __all__ = ["initial_weights", "sample_stream", "simulate_seed", "simulate", "agg
 
 def initial_weights(config, seed: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Initial (W, V, bias) in the eigenbasis for ``seed`` (:meth:`Problem.initial_weights`)."""
-    return _problem(config).initial_weights(seed)
+    return as_problem(config).initial_weights(seed)
 
 
 def sample_stream(seed: int):
@@ -37,10 +37,6 @@ def sample_stream(seed: int):
     return NormalStream(stream(seed, "samples"))
 
 
-def _problem(config_or_problem) -> Problem:
-    return config_or_problem if isinstance(config_or_problem, Problem) else resolve(config_or_problem)
-
-
 def simulate_seed(problem: Problem, seed: int, times: np.ndarray,
                   on_steps: Callable[[int], None] | None = None) -> pd.DataFrame:
     """Train one network by online SGD on ``problem``'s samples and record the observables at ``times``.
@@ -48,7 +44,7 @@ def simulate_seed(problem: Problem, seed: int, times: np.ndarray,
     Raises:
         DivergenceError: the weights or the error became non-finite (``partial``: the rows so far).
     """
-    problem = _problem(problem)
+    problem = as_problem(problem)
     src, net, cov = problem.source, problem.network, problem.cov
     D = problem.D
     W, V, bias = problem.initial_weights(seed, basis="source")
@@ -122,7 +118,7 @@ def simulate(config, times: np.ndarray, *, workers: int = 1, quiet: bool = True,
     """
     from aelab.progress import progress_bar
 
-    problem = _problem(config)
+    problem = as_problem(config)
     seeds = problem.seeds
     workers = max(1, min(int(workers) or os.cpu_count() or 1, len(seeds)))
     total = int(round(times[-1] * problem.D)) * len(seeds)

@@ -8,24 +8,20 @@ import numpy as np
 import pandas as pd
 
 from aelab.errors import DivergenceError
-from aelab.shallow.problem import Problem, resolve
+from aelab.shallow.problem import Problem, as_problem
 from aelab.shallow.state import State, observables
 
 __all__ = ["ode_system", "initial_state", "run_theory"]
 
 
-def _problem(config_or_problem) -> Problem:
-    return config_or_problem if isinstance(config_or_problem, Problem) else resolve(config_or_problem)
-
-
 def ode_system(config):
     """The ODE system of a configuration or problem (Sanger's rule for a tied linear truncated network)."""
-    return _problem(config).ode_system()
+    return as_problem(config).ode_system()
 
 
 def initial_state(config, seed: int | None = None) -> State:
     """The state of the initial weights of ``seed`` (default: the first seed of the simulation)."""
-    return _problem(config).initial_state(seed)
+    return as_problem(config).initial_state(seed)
 
 
 def _table(states: list[State], times: np.ndarray, system, pcs: int) -> pd.DataFrame:
@@ -44,7 +40,7 @@ def run_theory(config, times: np.ndarray, *, state0: State | None = None, quiet:
     from aelab.progress import progress_bar
     from aelab.shallow.ode import integrate
 
-    problem = _problem(config)
+    problem = as_problem(config)
     ode = ode if ode is not None else getattr(config, "ode", None)
     ode_kw = {} if ode is None else dict(method=ode.method, rtol=ode.rtol, atol=ode.atol, dt=ode.dt)
     system = problem.ode_system()
