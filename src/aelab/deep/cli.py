@@ -38,24 +38,25 @@ _QUIET = typer.Option(False, "--quiet", "-q", help="No progress bars.")
 _FIELD = re.compile(r"(^|; )([a-z_][a-z0-9_]*(?:\.[a-z0-9_]+)*):")
 
 
-def option_message(message: str) -> str:
+def option_message(message: str, flags: dict[str, str] | None = None) -> str:
     """A configuration error as the command line says it: each field path (``network.sigma_w_sq``,
-    ``monte_carlo.width``, ``x_range``) becomes its option (``--sigma-w-sq``, ``--width``, ``--x-range``)."""
+    ``monte_carlo.width``, ``x_range``) becomes its option (``--sigma-w-sq``, ``--width``,
+    ``--x-range``), or ``flags[field]`` for a field whose option has another name."""
     def flag(match: re.Match) -> str:
         name = [p for p in match.group(2).split(".") if not p.isdigit()][-1]
-        return f"{match.group(1)}--{name.replace('_', '-')}:"
+        return f"{match.group(1)}{(flags or {}).get(name, '--' + name.replace('_', '-'))}:"
 
     return _FIELD.sub(flag, message.removeprefix("invalid configuration: "))
 
 
-def _validated(model, data: dict):
-    """``data`` validated as ``model``; an error names the options."""
+def validated(model, data: dict, flags: dict[str, str] | None = None):
+    """``data`` validated as ``model``; an error names the options (:func:`option_message`)."""
     from aelab.config import validate_config
 
     try:
         return validate_config(model, data)
     except ConfigError as exc:
-        raise ConfigError(option_message(str(exc))) from None
+        raise ConfigError(option_message(str(exc), flags)) from None
 
 
 def parse_list(text: str, option: str, *, kind: type = float):
@@ -140,7 +141,7 @@ def register(app: typer.Typer) -> None:
         from aelab.deep.config import EvolveConfig
         from aelab.deep.results import evolve
 
-        cfg = _validated(EvolveConfig, {"network": _network(
+        cfg = validated(EvolveConfig, {"network": _network(
             encoder, decoder, bottleneck, depth, sigma_w_sq, sigma_b_sq, sigma_v_sq, alpha, input_variance,
             input_activation, output_activation), "method": method})
         result = evolve(cfg)
@@ -171,7 +172,7 @@ def register(app: typer.Typer) -> None:
         from aelab.deep.monte_carlo import ESTIMATORS
         from aelab.deep.results import simulate
 
-        cfg = _validated(SimulateConfig, {
+        cfg = validated(SimulateConfig, {
             "network": _network(encoder, decoder, bottleneck, depth, sigma_w_sq, sigma_b_sq, sigma_v_sq, alpha,
                                 input_variance, input_activation, output_activation),
             "monte_carlo": {"width": width, "samples": samples, "seed": seed, "dtype": dtype, "backend": backend,
@@ -207,7 +208,7 @@ def register(app: typer.Typer) -> None:
         from aelab.results import RunFolder
         from aelab.shallow.result import run_in_folder
 
-        cfg = _validated(PhaseDiagramConfig, {
+        cfg = validated(PhaseDiagramConfig, {
             "encoder": encoder, "decoder": decoder, "bottleneck": bottleneck, "depth": depth, "axes": axes,
             "x_range": None if x_range is None else _range(x_range, "--x-range"),
             "y_range": None if y_range is None else _range(y_range, "--y-range"), "points": points,
@@ -236,7 +237,7 @@ def register(app: typer.Typer) -> None:
         from aelab.deep.results import advise
         from aelab.record import jsonable
 
-        cfg = _validated(AdviseConfig, {"encoder": encoder, "decoder": decoder, "depth": depth,
+        cfg = validated(AdviseConfig, {"encoder": encoder, "decoder": decoder, "depth": depth,
                                         "bottleneck": bottleneck, "alpha": alpha, "sigma_w_sq": sigma_w_sq,
                                         "sigma_b_sq": sigma_b_sq, "input_variance": input_variance})
         a = advise(cfg).advice

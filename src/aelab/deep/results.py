@@ -286,7 +286,7 @@ class PhaseDiagramResult(RunResult):
 
     @property
     def diagram(self):
-        """The :class:`~aelab.deep.phase_diagram.PhaseDiagram` (rebuilt from the table after :func:`aelab.load`)."""
+        """The :class:`~aelab.deep.phase_diagram.PhaseDiagram` (rebuilt from the table after :func:`aelab.results.load`)."""
         if self._diagram is None:
             from aelab.deep.phase_diagram import PhaseDiagram
 
@@ -385,7 +385,7 @@ class AdviceResult(RunResult):
 
     @property
     def advice(self):
-        """The :class:`~aelab.deep.advisor.Advice` (rebuilt from the record after :func:`aelab.load`;
+        """The :class:`~aelab.deep.advisor.Advice` (rebuilt from the record after :func:`aelab.results.load`;
         values that were infinite read back as inf)."""
         if self._advice is None:
             from aelab.deep.advisor import Advice

@@ -7,7 +7,6 @@ Commands ``error``, ``scan`` and ``shadow``: each builds its configuration, call
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
 
 import typer
@@ -52,28 +51,14 @@ def _threshold(text: str | None) -> float | str:
         raise ConfigError(f"--threshold: expected a finite number or 'opt', got {text!r}") from None
 
 
-_FIELD = re.compile(r"(^|; )([a-z_][a-z0-9_]*(?:\.[a-z0-9_]+)*):")
 _FLAGS = {"relu": "--no-relu", "max_layers": "--layers"}  # the fields whose option is not --<field>
 
 
-def option_message(message: str) -> str:
-    """A configuration error as the command line says it: each field path (``base.sparsity``,
-    ``keep_prob``, ``max_layers``) becomes its option (``--sparsity``, ``--keep-prob``, ``--layers``)."""
-    def flag(match: re.Match) -> str:
-        name = [p for p in match.group(2).split(".") if not p.isdigit()][-1]
-        return f"{match.group(1)}{_FLAGS.get(name, '--' + name.replace('_', '-'))}:"
-
-    return _FIELD.sub(flag, message.removeprefix("invalid configuration: "))
-
-
 def _validated(model, data: dict):
-    """``data`` validated as ``model``; an error names the options."""
-    from aelab.config import validate_config
+    """``data`` validated as ``model``; an error names the options (``base.sparsity`` -> ``--sparsity``)."""
+    from aelab.deep.cli import validated
 
-    try:
-        return validate_config(model, data)
-    except ConfigError as exc:
-        raise ConfigError(option_message(str(exc))) from None
+    return validated(model, data, _FLAGS)
 
 
 def _error_fields(*, hidden, sparsity, visible, keep_prob, threshold, bias, nonzero, trials, matrices, precision,

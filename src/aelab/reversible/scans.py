@@ -158,6 +158,11 @@ def scan_tables(config: ScanConfig, *, quiet: bool = True):
     return pd.DataFrame(sim_rows), pd.DataFrame(theory_rows)
 
 
+def _legend(ax) -> None:
+    if ax.get_legend_handles_labels()[0]:  # a panel left out of the scan has nothing to name
+        ax.legend(fontsize=6)
+
+
 def plot_scan(sims, curves, config: ScanConfig, path: Path | None = None):
     """The scan figure from the tables (theory lines, simulation markers): a Figure, or saved to
     ``path`` (the path returned)."""
@@ -187,7 +192,7 @@ def plot_scan(sims, curves, config: ScanConfig, path: Path | None = None):
     if not th.empty:
         ax.plot(th.x, th.paper_scale, "k:", lw=1.0, label="k/(rho n)")
     ax.set(xscale="log", yscale="log", xlabel="rho n", ylabel="E|h^ - h|^2 / |h|^2", title="error against rho n")
-    ax.legend(fontsize=6)
+    _legend(ax)
     ax = axes[1]
     panel(ax, "rho_n", ycol="exact_support_theory", ysim="exact_support", ysem="exact_support_sem",
           cases=("support",))
@@ -202,13 +207,13 @@ def plot_scan(sims, curves, config: ScanConfig, path: Path | None = None):
     if not th.empty:
         ax.plot(th.x, th.paper_scale, "k:", lw=1.0, label="k/(rho n)")
     ax.set(xscale="log", yscale="log", xlabel="k", ylabel="relative error", title=f"error against k (n={base.visible})")
-    ax.legend(fontsize=6)
+    _legend(ax)
     ax = axes[4]
     panel(ax, "threshold", cases=("threshold",))
     if not curves[curves.panel == "threshold"].empty:
         best = theory.optimal_threshold(_one_layer(base).net(0.0))
         ax.axvline(best, color="0.6", lw=0.8, ls="--", label=f"tau* = {best:.3f}")
-        ax.legend(fontsize=6)
+        _legend(ax)
     ax.set(yscale="log", xlabel="tau (b = -tau |x|)", ylabel="relative error", title="error against the threshold")
     ax = axes[5]
     panel(ax, "depth", cases=("threshold",))
