@@ -118,14 +118,19 @@ class ErrorResult(RunResult):
 
     def plot(self):
         """The error at every layer: measured (markers with standard errors) against the theory (line)."""
-        from aelab.plots import new_figure, theory_and_simulation
+        from matplotlib.ticker import MaxNLocator
+
+        from aelab.plots import COLORS, new_figure, theory_and_simulation
 
         t, m = self.layers, self.measurement
         fig, axes = new_figure(1, 1, width=5.0, height=3.6)
         ax = axes[0, 0]
-        theory_and_simulation(ax, t["layer"], t["theory"], t["layer"], t["relative_error"], t["relative_error_sem"])
+        theory_and_simulation(ax, t["layer"], t["theory"], t["layer"], t["relative_error"], t["relative_error_sem"],
+                              color=COLORS[0])
         ax.axhline(m["paper_scale"], color="0.5", lw=0.8, ls=":", label="k/(rho n)")
-        ax.set(yscale="log", xlabel="layer l (1 = visible side)", ylabel="E|h^ - h|^2 / |h|^2")
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+        ax.set(yscale="log", xlabel="layer l (1 = above the visible layer, L = the top code)",
+               ylabel="E|h^_l - h_l|^2 / |h_l|^2")
         c = self.config
         ax.set_title(f"widths {m['widths']}, k = {c.sparsity}, rho = {c.keep_prob:g}, {m['threshold_source']} "
                      f"tau = {m['threshold']:.3g}", fontsize=8)
