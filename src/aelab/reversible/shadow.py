@@ -316,18 +316,31 @@ def run_shadow(config: ShadowConfig, out_dir, *, quiet: bool = True, overwrite: 
     ``out_dir`` is a :class:`~aelab.results.RunFolder` the caller started (``running``), or a path:
     a folder started by ``aelab reproduce``, or a new one (refused if it holds a run, unless ``overwrite``).
     """
-    import pandas as pd
-
-    from aelab.progress import progress_bar
     from aelab.record import RunRecord
     from aelab.results import RunFolder
 
-    torch = _torch()
     folder = out_dir if isinstance(out_dir, RunFolder) else RunFolder(out_dir)
     if folder.record is None or folder.record.status != "running":  # not started by the caller
         folder = RunFolder.create(out_dir, RunRecord.start("reversible-shadow", config, seeds=list(config.seeds)),
                                   overwrite=overwrite, option="out_dir")
     folder.write_config(config)
+    try:
+        observables, device = _compare(config, folder, quiet=quiet)
+    except BaseException as exc:
+        folder.fail(exc)
+        raise
+    folder.finish(observables=observables, timings_s={"total": observables["seconds"]}, seeds=list(config.seeds),
+                  device=device)
+    return observables
+
+
+def _compare(config: ShadowConfig, folder, *, quiet: bool) -> tuple[dict[str, Any], str]:
+    """The training runs of :func:`run_shadow` and their files; the observables and the device."""
+    import pandas as pd
+
+    from aelab.progress import progress_bar
+
+    torch = _torch()
     device = _device(config.device)
     if config.threads:
         torch.set_num_threads(config.threads)
@@ -369,10 +382,7 @@ def run_shadow(config: ShadowConfig, out_dir, *, quiet: bool = True, overwrite: 
     folder.write_table("randomness.csv", pd.DataFrame(rand_rows))
     plot_shadow(summary, curves_df, folder.file("shadow.png"))
     plot_randomness(spectra, folder.file("randomness.png"), np.random.default_rng(config.seeds[0] + 99))
-    elapsed = time.perf_counter() - start
-    observables = {"runs": len(results_df), "seconds": elapsed}
-    folder.finish(observables=observables, timings_s={"total": elapsed}, seeds=list(config.seeds), device=device)
-    return observables
+    return {"runs": len(results_df), "seconds": time.perf_counter() - start}, device
 
 
 def summarise(results):
