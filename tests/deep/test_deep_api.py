@@ -154,3 +154,15 @@ def test_kinds_write_result_folders(tmp_path):
     back = load(tmp_path / "ev")
     assert isinstance(back, deep.EvolveResult) and out == back.observables
     assert set(out) == {"S", "V", "reconstruction_error", "infinite_layer"}
+
+
+def test_a_failed_kind_run_is_recorded_as_failed(tmp_path):
+    from aelab.kinds import get_kind
+    from aelab.results import RunFolder
+
+    config = deep.SimulateConfig(network={"depth": 2, "input_activation": "tanh", "input_variance": 2.0},
+                                 monte_carlo={"width": 50, "samples": 1})
+    with pytest.raises(ConfigError, match="input-variance"):  # not reachable through tanh
+        get_kind("deep-simulate").run(config, tmp_path / "sim", quiet=True)
+    record = RunFolder.open(tmp_path / "sim").record
+    assert record.status == "failed" and record.failure.kind == "error" and record.kind == "deep-simulate"
