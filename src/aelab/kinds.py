@@ -35,8 +35,8 @@ _KINDS: dict[str, ExperimentKind] = {}
 # Modules that register kinds when imported; imported lazily so the CLI starts fast.
 _PROVIDERS = (
     "aelab.shallow.result",
-    "aelab.deep.run",
-    "aelab.reversible.run",
+    "aelab.deep.results",
+    "aelab.reversible.results",
     "aelab.train.training",
     "aelab.train.study",
 )

@@ -1,5 +1,5 @@
 """The initialisation advisor: its recommendations are trainable by the theory's own rule, it
-reproduces the paper's choices, and bad input is refused with the option named."""
+reproduces the paper's choices, and bad input is refused with the field named."""
 
 import dataclasses
 
@@ -49,11 +49,11 @@ def test_advice_without_a_setting_judges_the_recommendation():
 
 
 @pytest.mark.parametrize("kwargs, option", [
-    ({"encoder": "nope"}, "--encoder"), ({"decoder": "nope"}, "--decoder"), ({"depth": 0}, "--depth"),
-    ({"sigma_w_sq": 0.0}, "--sigma-w-sq"), ({"sigma_w_sq": -1.0}, "--sigma-w-sq"),
-    ({"sigma_b_sq": -0.1}, "--sigma-b-sq"), ({"alpha": 0.0}, "--alpha"),
-    ({"input_variance": 0.0}, "--input-variance"), ({"input_variance": float("inf")}, "--input-variance"),
-    ({"bottleneck": "nope"}, "--bottleneck"),
+    ({"encoder": "nope"}, "encoder"), ({"decoder": "nope"}, "decoder"), ({"depth": 0}, "depth"),
+    ({"sigma_w_sq": 0.0}, "sigma_w_sq"), ({"sigma_w_sq": -1.0}, "sigma_w_sq"),
+    ({"sigma_b_sq": -0.1}, "sigma_b_sq"), ({"alpha": 0.0}, "alpha"),
+    ({"input_variance": 0.0}, "input_variance"), ({"input_variance": float("inf")}, "input_variance"),
+    ({"bottleneck": "nope"}, "bottleneck"),
 ])
 def test_bad_input_names_the_option(kwargs, option):
     args = {"encoder": "tanh", "decoder": "relu", "depth": 10}

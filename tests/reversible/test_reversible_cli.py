@@ -68,8 +68,8 @@ def test_bad_input_exit_2_naming_the_option(command, args, option, capsys, tmp_p
     def boom(*a, **k):  # no work may start before the input is validated
         raise AssertionError("work started")
 
-    for target in ("aelab.reversible.run.simulate", "aelab.reversible.scan.simulate_rules", "aelab.reversible.scan.run_scan",
-                   "aelab.reversible.run.measure"):
+    for target in ("aelab.reversible.results.simulate", "aelab.reversible.scans.simulate_rules",
+                   "aelab.reversible.scans.scan_tables", "aelab.reversible.results.measure"):
         monkeypatch.setattr(target, boom)
     if command == "scan" and option in ("--widths",):
         pytest.skip("scan has no --widths")

@@ -1,36 +1,57 @@
 """Random deep weight-tied autoencoders (Li & Nguyen, ICLR 2019).
 
-* :mod:`~aelab.deep.config`: the setting (activations, variances, widths) as a validated config;
-* :mod:`~aelab.deep.state_evolution`: Theorem 1 at finite depth (:func:`evolve`, :func:`evolve_many`);
-* :mod:`~aelab.deep.infinite_depth`: the maps T, G, R, fixed points, stability, transitions;
-* :mod:`~aelab.deep.phases`: phases, Table 1's classification (:func:`classify_scheme`);
-* :mod:`~aelab.deep.phase_diagram`: phase diagrams over (sigma_W^2, sigma_b^2) or (beta, taubar^2);
-* :mod:`~aelab.deep.monte_carlo`: real random networks and the estimators of S and V per layer;
-* :mod:`~aelab.deep.advisor`: :func:`advise` and :func:`recommend_init` for initialisation.
+>>> from aelab.deep import EvolveConfig, evolve
+>>> result = evolve({"network": {"encoder": "tanh", "decoder": "relu", "depth": 20, "sigma_w_sq": 2.0}})
+>>> result.table.tail(); result.to_xarray(); result.plot(); result.save("runs/evolve")   # doctest: +SKIP
+
+Runs, each returning a :class:`~aelab.results.RunResult` (:mod:`~aelab.deep.results`):
+:func:`evolve` (Theorem 1 per layer), :func:`simulate` (random networks next to the theory),
+:func:`phase_diagram` (Sec. 3.2) and :func:`advise` (Sec. 3.5, Table 1's rule), on the
+configurations :class:`EvolveConfig`, :class:`SimulateConfig`, :class:`PhaseDiagramConfig` and
+:class:`AdviseConfig` (:mod:`~aelab.deep.config`).
+
+The numerics: :mod:`~aelab.deep.state_evolution` (Theorem 1 at finite depth, :func:`evolve_many`),
+:mod:`~aelab.deep.infinite_depth` (the maps T, G, R, fixed points, stability, transitions),
+:mod:`~aelab.deep.phases` (phases, Table 1's classification), :mod:`~aelab.deep.monte_carlo`
+(real random networks and the estimators of S and V per layer) and :mod:`~aelab.deep.advisor`
+(:class:`Advice`, :func:`recommend_init`).
 
 Names are imported lazily, so that ``import aelab.deep`` (and the command line) stays fast.
 """
 
 from __future__ import annotations
 
-import importlib
+import sys
+import types
+
+from aelab._lazy import lazy_exports
 
 _EXPORTS = {
-    "DeepConfig": "config", "MonteCarloConfig": "config", "Setting": "config",
-    "Evolution": "state_evolution", "evolve": "state_evolution", "evolve_many": "state_evolution",
+    "DeepConfig": "config", "MonteCarloConfig": "config", "Setting": "config", "EvolveConfig": "config",
+    "SimulateConfig": "config", "PhaseDiagramConfig": "config", "AdviseConfig": "config",
+    "evolve": "results", "simulate": "results", "phase_diagram": "results", "advise": "results",
+    "EvolveResult": "results", "SimulateResult": "results", "PhaseDiagramResult": "results",
+    "AdviceResult": "results",
+    "Evolution": "state_evolution", "evolve_many": "state_evolution",
     "transitions": "infinite_depth", "fixed_points": "infinite_depth", "forward_fixed_point": "infinite_depth",
     "sigma_w_max_sq": "infinite_depth", "decoder_maps": "infinite_depth", "iterate_maps": "infinite_depth",
     "PHASES": "phases", "classify_scheme": "phases", "setting_phase": "phases", "bulk_phase": "phases",
-    "phase_diagram": "phase_diagram",
-    "simulate": "monte_carlo",
-    "Advice": "advisor", "advise": "advisor", "recommend_init": "advisor",
+    "PhaseDiagram": "phase_diagram", "Simulation": "monte_carlo",
+    "Advice": "advisor", "recommend_init": "advisor",
 }
 
 __all__ = sorted(_EXPORTS)
+__getattr__, __dir__ = lazy_exports(__name__, globals(), _EXPORTS)
 
 
-def __getattr__(name: str):
-    if name in _EXPORTS:
-        module = importlib.import_module(f"{__name__}.{_EXPORTS[name]}")
-        return getattr(module, name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+class _Package(types.ModuleType):
+    """Keeps the function :func:`phase_diagram` when the module of the same name is imported (which
+    would bind the module to the package's attribute); goes when that module is renamed."""
+
+    def __setattr__(self, name, value):
+        if name == "phase_diagram" and isinstance(value, types.ModuleType):
+            return
+        super().__setattr__(name, value)
+
+
+sys.modules[__name__].__class__ = _Package

@@ -29,7 +29,8 @@ import numpy as np
 
 from aelab.deep import infinite_depth as inf_depth
 from aelab.deep import phases
-from aelab.deep.config import DeepConfig, build_config
+from aelab.config import validate_config
+from aelab.deep.config import AdviseConfig
 from aelab.deep.state_evolution import evolve, evolve_many
 
 __all__ = ["Advice", "advise", "recommend_init", "classify_scheme"]
@@ -84,14 +85,10 @@ class Advice:
         return asdict(self)
 
 
-def _validate(encoder, decoder, depth, bottleneck, alpha, sigma_w_sq, sigma_b_sq, input_variance) -> DeepConfig:
-    data = {"encoder": encoder, "decoder": decoder, "depth": depth, "bottleneck": bottleneck, "alpha": alpha,
-            "input_variance": input_variance}
-    if sigma_w_sq is not None:
-        data["sigma_w_sq"] = sigma_w_sq
-    if sigma_b_sq is not None:
-        data["sigma_b_sq"] = sigma_b_sq
-    return build_config(DeepConfig, data)
+def _validate(encoder, decoder, depth, bottleneck, alpha, sigma_w_sq, sigma_b_sq, input_variance) -> AdviseConfig:
+    return validate_config(AdviseConfig, {"encoder": encoder, "decoder": decoder, "depth": depth,
+                                          "bottleneck": bottleneck, "alpha": alpha, "sigma_w_sq": sigma_w_sq,
+                                          "sigma_b_sq": sigma_b_sq, "input_variance": input_variance})
 
 
 def _unbounded_rho(encoder, decoder, beta_rho: float) -> bool:
@@ -237,9 +234,7 @@ def advise(encoder: str, decoder: str, depth: int, *, bottleneck: str | None = N
         reasons.append("the forward variance has no fixed point: taubar^2 grows without bound with depth")
     reasons.append(f"phase {phase}: {phases.PHASES[phase]}; beta = alpha sigma_W^2 = {beta:.4g}")
     s_bulk, v_bulk = float(res.s_sig), float(res.s_var)
-    ev = evolve(build_config(DeepConfig, {"encoder": encoder, "decoder": decoder, "depth": depth,
-                                          "bottleneck": bottleneck, "alpha": alpha, "sigma_w_sq": sw,
-                                          "sigma_b_sq": sb, "input_variance": input_variance}))
+    ev = evolve(cfg.network(sw, sb))
     if ev.finite:
         s_out, v_out = ev.s_sig, ev.s_var
         reasons.append(f"at depth {depth}: output = {s_out:.3g} x input + {v_out:.3g} x noise (S_sig, S_var of "

@@ -1,13 +1,16 @@
 """``aelab deep``: random deep weight-tied autoencoders (Li & Nguyen 2019).
 
 Commands: ``evolve`` (Theorem 1 per layer), ``simulate`` (random networks), ``phase-diagram``
-and ``advise``. Module-level imports stay light; the numerics are imported inside the commands.
+and ``advise``: each builds its configuration (:mod:`aelab.deep.config`), calls its function of
+:mod:`aelab.deep.results` and prints the result or saves it. Module-level imports stay light; the
+numerics are imported inside the commands.
 """
 
 from __future__ import annotations
 
 import json
 import math
+import re
 from pathlib import Path
 
 import typer
@@ -32,20 +35,50 @@ _JSON = typer.Option(False, "--json", help="Print JSON (setting, summary, layers
 _QUIET = typer.Option(False, "--quiet", "-q", help="No progress bars.")
 
 
+_FIELD = re.compile(r"(^|; )([a-z_][a-z0-9_]*(?:\.[a-z0-9_]+)*):")
+
+
+def option_message(message: str, flags: dict[str, str] | None = None) -> str:
+    """A configuration error as the command line says it: each field path (``network.sigma_w_sq``,
+    ``monte_carlo.width``, ``x_range``) becomes its option (``--sigma-w-sq``, ``--width``,
+    ``--x-range``), or ``flags[field]`` for a field whose option has another name."""
+    def flag(match: re.Match) -> str:
+        name = [p for p in match.group(2).split(".") if not p.isdigit()][-1]
+        return f"{match.group(1)}{(flags or {}).get(name, '--' + name.replace('_', '-'))}:"
+
+    return _FIELD.sub(flag, message.removeprefix("invalid configuration: "))
+
+
+def validated(model, data: dict, flags: dict[str, str] | None = None):
+    """``data`` validated as ``model``; an error names the options (:func:`option_message`)."""
+    from aelab.config import validate_config
+
+    try:
+        return validate_config(model, data)
+    except ConfigError as exc:
+        raise ConfigError(option_message(str(exc), flags)) from None
+
+
+def parse_list(text: str, option: str, *, kind: type = float):
+    """Parse a command-line value: one number, or a comma-separated list per layer."""
+    parts = [p.strip() for p in str(text).split(",")]
+    try:
+        values = [kind(p) for p in parts]
+    except ValueError:
+        raise ConfigError(f"{option}: expected a number or a comma-separated list, got {text!r}") from None
+    return values[0] if len(values) == 1 else values
+
+
 def _acts(text: str):
     parts = [p.strip() for p in str(text).split(",")]
     return parts[0] if len(parts) == 1 else parts
 
 
-def _deep_config(encoder, decoder, bottleneck, depth, sw, sb, sv, alpha, tau0, input_activation, output_activation):
-    from aelab.deep.config import DeepConfig, build_config, parse_list
-
-    return build_config(DeepConfig, {
-        "encoder": _acts(encoder), "decoder": _acts(decoder), "bottleneck": bottleneck, "depth": depth,
-        "sigma_w_sq": parse_list(sw, "--sigma-w-sq"), "sigma_b_sq": parse_list(sb, "--sigma-b-sq"),
-        "sigma_v_sq": parse_list(sv, "--sigma-v-sq"), "alpha": parse_list(alpha, "--alpha"),
-        "input_variance": tau0, "input_activation": input_activation, "output_activation": output_activation,
-    })
+def _network(encoder, decoder, bottleneck, depth, sw, sb, sv, alpha, tau0, input_activation, output_activation):
+    return {"encoder": _acts(encoder), "decoder": _acts(decoder), "bottleneck": bottleneck, "depth": depth,
+            "sigma_w_sq": parse_list(sw, "--sigma-w-sq"), "sigma_b_sq": parse_list(sb, "--sigma-b-sq"),
+            "sigma_v_sq": parse_list(sv, "--sigma-v-sq"), "alpha": parse_list(alpha, "--alpha"),
+            "input_variance": tau0, "input_activation": input_activation, "output_activation": output_activation}
 
 
 def _exclusive(csv: bool, js: bool) -> None:
@@ -62,8 +95,8 @@ def _fmt(v) -> str:
     return "nan" if math.isnan(v) else ("inf" if math.isinf(v) else f"{v:.6g}")
 
 
-def _text_table(columns: dict, names) -> str:
-    cols = [[n] + [_fmt(v) for v in columns[n]] for n in names]
+def _text_table(table, names) -> str:
+    cols = [[n] + [_fmt(v) for v in table[n].tolist()] for n in names]
     widths = [max(len(c) for c in col) for col in cols]
     lines = []
     for i in range(len(cols[0])):
@@ -71,54 +104,23 @@ def _text_table(columns: dict, names) -> str:
     return "\n".join(lines)
 
 
-def _jsonable(x):
-    import numpy as np
+def _emit(table, names, summary: dict, setting: dict, *, csv: bool, js: bool, title: str) -> None:
+    from aelab.record import jsonable
 
-    if isinstance(x, dict):
-        return {k: _jsonable(v) for k, v in x.items()}
-    if isinstance(x, (list, tuple)):
-        return [_jsonable(v) for v in x]
-    if isinstance(x, np.ndarray):
-        return [_jsonable(v) for v in x.tolist()]
-    if isinstance(x, (np.floating, float)):
-        v = float(x)
-        return v if math.isfinite(v) else str(v)
-    if isinstance(x, np.integer):
-        return int(x)
-    return x
-
-
-def _emit(columns: dict, names, summary: dict, setting: dict, *, csv: bool, js: bool, title: str) -> None:
     if js:
-        rows = [{n: columns[n][i] for n in names} for i in range(len(columns[names[0]]))]
-        typer.echo(json.dumps(_jsonable({"setting": setting, "summary": summary, "layers": rows}), indent=2))
+        rows = table[list(names)].to_dict(orient="records")
+        typer.echo(json.dumps(jsonable({"setting": setting, "summary": summary, "layers": rows}), indent=2))
     elif csv:
         import io
 
-        import pandas as pd
-
         buf = io.StringIO()
-        pd.DataFrame({n: columns[n] for n in names}).to_csv(buf, index=False, float_format="%.10g")
+        table[list(names)].to_csv(buf, index=False, float_format="%.10g")
         typer.echo(buf.getvalue().rstrip("\n"))
     else:
         typer.echo(f"# {title}")
         typer.echo("# " + ", ".join(f"{k} = {_fmt(v) if not isinstance(v, str) else v}" for k, v in summary.items()
                                     if v is not None))
-        typer.echo(_text_table(columns, names))
-
-
-def _phase_summary(cfg) -> dict:
-    """The infinite-depth phase and Table 1's class of a setting with the same parameters in every layer."""
-    from aelab.deep import phases
-
-    s = cfg.setting()
-    if s.depth < 2 or not s.homogeneous:  # the infinite-depth phase needs the same layers throughout
-        return {"phase": None, "classification": None}
-    enc, dec = s.encoder[1].name, s.decoder[1].name
-    kw = dict(alpha=float(s.alpha[0]), input_variance=s.input_variance, bottleneck=s.decoder[-1].name)
-    res = phases.setting_phase(enc, dec, float(s.sigma_w_sq[0]), float(s.sigma_b_sq[0]), **kw)
-    klass = phases.classify_scheme(enc, dec, float(s.sigma_w_sq[0]), float(s.sigma_b_sq[0]), **kw)
-    return {"phase": str(res.phase[()]), "classification": klass}
+        typer.echo(_text_table(table, names))
 
 
 def register(app: typer.Typer) -> None:
@@ -136,16 +138,14 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Theorem 1 per layer: gamma_{l+1}, rho_{l+1}, taubar_l^2 and the law S_l, V_l of xhat_l."""
         _exclusive(csv, as_json)
-        from aelab.deep.state_evolution import evolve
+        from aelab.deep.config import EvolveConfig
+        from aelab.deep.results import evolve
 
-        cfg = _deep_config(encoder, decoder, bottleneck, depth, sigma_w_sq, sigma_b_sq, sigma_v_sq, alpha,
-                           input_variance, input_activation, output_activation)
-        ev = evolve(cfg, method=method)
-        summary = {"S": ev.s_sig, "V": float(ev.V[0]), "reconstruction_error": ev.reconstruction_error(),
-                   **_phase_summary(cfg), "infinite_layer": ev.infinite_layer}
-        if ev.infinite_layer is not None:  # an overflow is a phase, not a crash
-            summary["phase"] = "infinite"
-        _emit(ev.columns(), COLUMNS, summary, cfg.model_dump(), csv=csv, js=as_json,
+        cfg = validated(EvolveConfig, {"network": _network(
+            encoder, decoder, bottleneck, depth, sigma_w_sq, sigma_b_sq, sigma_v_sq, alpha, input_variance,
+            input_activation, output_activation), "method": method})
+        result = evolve(cfg)
+        _emit(result.table, COLUMNS, result.summary, cfg.network.model_dump(), csv=csv, js=as_json,
               title="state evolution (Li & Nguyen 2019, Thm 1): row l has gamma_(l+1), rho_(l+1), taubar_l^2, "
                     "S_l, V_l; output xhat = phi_0(S_1 sigma_0(x) + sqrt(V_1) z)")
 
@@ -168,20 +168,19 @@ def register(app: typer.Typer) -> None:
         """Random networks: the same columns as ``evolve``, averaged over draws, with standard errors."""
         _exclusive(csv, as_json)
         from aelab.cli import is_quiet
-        from aelab.deep.config import MonteCarloConfig, build_config
-        from aelab.deep.monte_carlo import ESTIMATORS, simulate
+        from aelab.deep.config import SimulateConfig
+        from aelab.deep.monte_carlo import ESTIMATORS
+        from aelab.deep.results import simulate
 
-        cfg = _deep_config(encoder, decoder, bottleneck, depth, sigma_w_sq, sigma_b_sq, sigma_v_sq, alpha,
-                           input_variance, input_activation, output_activation)
-        mc = build_config(MonteCarloConfig, {"width": width, "samples": samples, "seed": seed, "dtype": dtype,
-                                             "backend": backend, "device": device, "weights": weights,
-                                             "input": input_kind})
-        sim = simulate(cfg, mc, quiet=is_quiet(ctx, quiet) or csv or as_json)
-        cols = sim.columns()
+        cfg = validated(SimulateConfig, {
+            "network": _network(encoder, decoder, bottleneck, depth, sigma_w_sq, sigma_b_sq, sigma_v_sq, alpha,
+                                input_variance, input_activation, output_activation),
+            "monte_carlo": {"width": width, "samples": samples, "seed": seed, "dtype": dtype, "backend": backend,
+                            "device": device, "weights": weights, "input": input_kind}})
+        result = simulate(cfg, progress=not (is_quiet(ctx, quiet) or csv or as_json))
         names = list(COLUMNS) + [f"{n}_se" for n in ESTIMATORS]
-        summary = {"width": width, "samples": samples, "reconstruction_error": float(sim.reconstruction_error.mean())}
-        setting = {**cfg.model_dump(), **mc.model_dump()}
-        _emit(cols, names, summary, setting, csv=csv, js=as_json,
+        setting = {**cfg.network.model_dump(), **cfg.monte_carlo.model_dump()}
+        _emit(result.table, names, result.summary, setting, csv=csv, js=as_json,
               title=f"random networks: mean over {samples} draws and standard errors (*_se)")
 
     @sub.command("phase-diagram")
@@ -198,39 +197,28 @@ def register(app: typer.Typer) -> None:
         input_variance: float = _TAU0,
         sigma_v_sq: float = typer.Option(0.0, "--sigma-v-sq", help="Decoder bias variance (w-b)."),
         out: Path = typer.Option(None, "--out", "-o", help="Run folder (default runs/deep/phase-diagram)."),
+        overwrite: bool = typer.Option(False, "--overwrite", help="Replace the run in --out."),
         quiet: bool = _QUIET,
     ) -> None:
         """A phase diagram: figure (phase_diagram.png) and data (phase_diagram.csv) in a run folder."""
-        import time
-
         from aelab.cli import is_quiet
-        from aelab.deep.phase_diagram import phase_diagram, plot_phase_diagram
-        from aelab.deep.run import check_positive
+        from aelab.deep.config import PhaseDiagramConfig
+        from aelab.deep.results import PhaseDiagramResult, phase_diagram
+        from aelab.record import RunRecord
         from aelab.results import RunFolder
+        from aelab.shallow.result import run_in_folder
 
-        check_positive("--alpha", alpha)
-        check_positive("--input-variance", input_variance)
-        if not (math.isfinite(sigma_v_sq) and sigma_v_sq >= 0):
-            raise ConfigError(f"--sigma-v-sq: must be >= 0, got {sigma_v_sq}")
-        defaults = {"w-b": ("0.1:4", "0:1"), "beta-tau": ("0.2:6", "0.01:2")}.get(axes, ("0.1:4", "0:1"))
-        xr = _range(x_range or defaults[0], "--x-range")
-        yr = _range(y_range or defaults[1], "--y-range")
-        from aelab.deep.config import DeepConfig, build_config
-
-        build_config(DeepConfig, {"encoder": encoder, "decoder": decoder, "bottleneck": bottleneck, "depth": depth})
-        t0 = time.perf_counter()
-        d = phase_diagram(encoder, decoder, depth, axes=axes, x_range=xr, y_range=yr, points=points, alpha=alpha,
-                          input_variance=input_variance, bottleneck=bottleneck, sigma_v_sq=sigma_v_sq)
-        elapsed = time.perf_counter() - t0
-        folder = RunFolder(out if out is not None else Path("runs") / "deep" / "phase-diagram")
-        folder.write_config({"encoder": encoder, "decoder": decoder, "bottleneck": bottleneck, "depth": depth,
-                             "axes": axes, "x_range": list(xr), "y_range": list(yr), "points": points,
-                             "alpha": alpha, "input_variance": input_variance, "sigma_v_sq": sigma_v_sq})
-        folder.write_table("phase_diagram.csv", d.frame())
-        plot_phase_diagram(d, folder.file("phase_diagram.png"))
-        folder.write_meta(status="complete", timings={"phase_diagram_s": elapsed})
+        cfg = validated(PhaseDiagramConfig, {
+            "encoder": encoder, "decoder": decoder, "bottleneck": bottleneck, "depth": depth, "axes": axes,
+            "x_range": None if x_range is None else _range(x_range, "--x-range"),
+            "y_range": None if y_range is None else _range(y_range, "--y-range"), "points": points,
+            "alpha": alpha, "input_variance": input_variance, "sigma_v_sq": sigma_v_sq})
+        path = out if out is not None else Path("runs") / "deep" / "phase-diagram"
+        folder = RunFolder.create(path, RunRecord.start(PhaseDiagramResult.kind, cfg), cfg, overwrite=overwrite)
+        result = run_in_folder(folder, lambda: phase_diagram(cfg))
         if not is_quiet(ctx, quiet):
-            typer.echo(f"wrote {folder.path} ({points}x{points} cells in {elapsed:.2f} s)")
+            typer.echo(f"wrote {folder.path} ({points}x{points} cells in "
+                       f"{result.record.timings_s['phase_diagram_s']:.2f} s)")
 
     @sub.command("advise")
     def advise_cmd(
@@ -245,12 +233,16 @@ def register(app: typer.Typer) -> None:
         as_json: bool = _JSON,
     ) -> None:
         """Classify an initialisation (trainable / slowed / infinities) and recommend a safe one, with reasons."""
-        from aelab.deep.advisor import advise
+        from aelab.deep.config import AdviseConfig
+        from aelab.deep.results import advise
+        from aelab.record import jsonable
 
-        a = advise(encoder, decoder, depth, bottleneck=bottleneck, alpha=alpha, sigma_w_sq=sigma_w_sq,
-                   sigma_b_sq=sigma_b_sq, input_variance=input_variance)
+        cfg = validated(AdviseConfig, {"encoder": encoder, "decoder": decoder, "depth": depth,
+                                        "bottleneck": bottleneck, "alpha": alpha, "sigma_w_sq": sigma_w_sq,
+                                        "sigma_b_sq": sigma_b_sq, "input_variance": input_variance})
+        a = advise(cfg).advice
         if as_json:
-            typer.echo(json.dumps(_jsonable(a.as_dict()), indent=2))
+            typer.echo(json.dumps(jsonable(a.as_dict()), indent=2))
             return
         typer.echo(f"{encoder} encoder, {decoder} decoder, depth {depth}, alpha {alpha:g}: "
                    f"sigma_W^2 = {a.sigma_w_sq:.6g}, sigma_b^2 = {a.sigma_b_sq:.6g}")

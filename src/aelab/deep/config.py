@@ -7,53 +7,93 @@ N(0, sigma_{v,l}^2) entries, n_l / n_{l-1} = alpha_l. So sigma_l are the ENCODER
 phi_l the DECODER activations; phi_L ("bottleneck") acts on the encoder's last pre-activation.
 
 :class:`DeepConfig` is the validated, serialisable description (scalars or per-layer lists);
-:class:`Setting` is its resolved form: activation objects and per-layer NumPy arrays.
+:class:`Setting` is its resolved form: activation objects and per-layer NumPy arrays. The runs of
+:mod:`aelab.deep.results` take :class:`EvolveConfig`, :class:`SimulateConfig`,
+:class:`PhaseDiagramConfig` and :class:`AdviseConfig`. Every rule lives in these models, once; an
+error names the field's path (``network.sigma_w_sq: must be > 0, got 0.0``), and the command line
+shows the option instead.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 import numpy as np
-from pydantic import Field, ValidationError, field_validator, model_validator
+from pydantic import AfterValidator, Field, ValidationError, model_validator
+from pydantic_core import InitErrorDetails, PydanticCustomError
 
 from aelab.activations import Activation, get_activation
-from aelab.config import StrictModel
+from aelab.config import StrictModel, validate_config
 from aelab.errors import ConfigError
 
-__all__ = ["DeepConfig", "MonteCarloConfig", "Setting", "build_config", "option_name", "parse_list"]
+__all__ = ["DeepConfig", "MonteCarloConfig", "Setting", "EvolveConfig", "SimulateConfig", "PhaseDiagramConfig",
+           "AdviseConfig", "AXES_DEFAULTS"]
 
 PerLayer = float | list[float]
 
 
-def option_name(field: str) -> str:
-    """The command-line option of a configuration field (``sigma_w_sq`` -> ``--sigma-w-sq``)."""
-    return "--" + field.replace("_", "-")
+def field_error(field: str, message: str, value: Any) -> ValidationError:
+    """A validation error located at ``field`` (for a rule of a model validator that concerns one field:
+    nested in another model, the error's path is ``parent.field``)."""
+    return ValidationError.from_exception_data("rule", [InitErrorDetails(
+        type=PydanticCustomError("rule", message), loc=(field,), input=value)])
 
 
-def _check_activation(name: str, option: str) -> str:
+def _activation(name: str) -> str:
     try:
         get_activation(name)
     except ConfigError as exc:
-        raise ValueError(f"{option}: {exc}") from None
+        raise ValueError(str(exc)) from None
     return name
 
 
-def _check_values(value: PerLayer, option: str, *, positive: bool) -> PerLayer:
+def _activations(value: str | list[str]) -> str | list[str]:
+    for name in value if isinstance(value, list) else [value]:
+        _activation(name)
+    return value
+
+
+def _values(value: PerLayer, *, positive: bool) -> PerLayer:
     values = value if isinstance(value, list) else [value]
     if not values:
-        raise ValueError(f"{option}: empty list")
+        raise ValueError("empty list")
     for v in values:
         if not math.isfinite(v):
-            raise ValueError(f"{option}: must be finite, got {v}")
+            raise ValueError(f"must be finite, got {v}")
         if positive and v <= 0:
-            raise ValueError(f"{option}: must be > 0, got {v}")
+            raise ValueError(f"must be > 0, got {v}")
         if not positive and v < 0:
-            raise ValueError(f"{option}: must be >= 0, got {v}")
+            raise ValueError(f"must be >= 0, got {v}")
     return value
+
+
+def _at_least(low: int):
+    def check(value: int) -> int:
+        if value < low:
+            raise ValueError(f"must be >= {low}, got {value}")
+        return value
+    return check
+
+
+def _positive(value):
+    return _values(value, positive=True)
+
+
+def _non_negative(value):
+    return _values(value, positive=False)
+
+
+#: the field types of the settings: each rule once
+ActivationName = Annotated[str, AfterValidator(_activation)]
+Activations = Annotated[str | list[str], AfterValidator(_activations)]
+Depth = Annotated[int, AfterValidator(_at_least(1))]
+Positive = Annotated[float, AfterValidator(_positive)]
+NonNegative = Annotated[float, AfterValidator(_non_negative)]
+PositivePerLayer = Annotated[PerLayer, AfterValidator(_positive)]
+NonNegativePerLayer = Annotated[PerLayer, AfterValidator(_non_negative)]
 
 
 class DeepConfig(StrictModel):
@@ -64,54 +104,17 @@ class DeepConfig(StrictModel):
     the numeric lists have L entries (layer 1 first).
     """
 
-    encoder: str | list[str] = Field("tanh", description="encoder activations sigma_1..sigma_{L-1}")
-    decoder: str | list[str] = Field("tanh", description="decoder activations phi_1..phi_{L-1}")
-    bottleneck: str | None = Field(None, description="phi_L, applied to x_L (default: the decoder's)")
-    input_activation: str = Field("linear", description="sigma_0, applied to the input")
-    output_activation: str = Field("linear", description="phi_0, applied to xhat_1")
-    depth: int = Field(10, description="L: the number of encoder layers (2L weight layers)")
-    sigma_w_sq: PerLayer = Field(1.0, description="sigma_{W,l}^2 (> 0)")
-    sigma_b_sq: PerLayer = Field(0.0, description="encoder bias variances sigma_{b,l}^2 (>= 0)")
-    sigma_v_sq: PerLayer = Field(0.0, description="decoder bias variances sigma_{v,l}^2 (>= 0)")
-    alpha: PerLayer = Field(1.0, description="alpha_l = n_l / n_{l-1} (> 0)")
-    input_variance: float = Field(1.0, description="taubar_0^2 = ||sigma_0(x)||^2 / n_0 (> 0)")
-
-    @field_validator("encoder", "decoder")
-    @classmethod
-    def _acts(cls, value, info):
-        names = value if isinstance(value, list) else [value]
-        for name in names:
-            _check_activation(name, option_name(info.field_name))
-        return value
-
-    @field_validator("bottleneck", "input_activation", "output_activation")
-    @classmethod
-    def _act(cls, value, info):
-        return value if value is None else _check_activation(value, option_name(info.field_name))
-
-    @field_validator("depth")
-    @classmethod
-    def _depth(cls, value):
-        if value < 1:
-            raise ValueError(f"--depth: must be >= 1, got {value}")
-        return value
-
-    @field_validator("sigma_w_sq", "alpha")
-    @classmethod
-    def _positive(cls, value, info):
-        return _check_values(value, option_name(info.field_name), positive=True)
-
-    @field_validator("sigma_b_sq", "sigma_v_sq")
-    @classmethod
-    def _non_negative(cls, value, info):
-        return _check_values(value, option_name(info.field_name), positive=False)
-
-    @field_validator("input_variance")
-    @classmethod
-    def _input_variance(cls, value):
-        if not (math.isfinite(value) and value > 0):
-            raise ValueError(f"--input-variance: must be positive and finite, got {value}")
-        return value
+    encoder: Activations = Field("tanh", description="encoder activations sigma_1..sigma_{L-1}")
+    decoder: Activations = Field("tanh", description="decoder activations phi_1..phi_{L-1}")
+    bottleneck: ActivationName | None = Field(None, description="phi_L, applied to x_L (default: the decoder's)")
+    input_activation: ActivationName = Field("linear", description="sigma_0, applied to the input")
+    output_activation: ActivationName = Field("linear", description="phi_0, applied to xhat_1")
+    depth: Depth = Field(10, description="L: the number of encoder layers (2L weight layers)")
+    sigma_w_sq: PositivePerLayer = Field(1.0, description="sigma_{W,l}^2 (> 0)")
+    sigma_b_sq: NonNegativePerLayer = Field(0.0, description="encoder bias variances sigma_{b,l}^2 (>= 0)")
+    sigma_v_sq: NonNegativePerLayer = Field(0.0, description="decoder bias variances sigma_{v,l}^2 (>= 0)")
+    alpha: PositivePerLayer = Field(1.0, description="alpha_l = n_l / n_{l-1} (> 0)")
+    input_variance: Positive = Field(1.0, description="taubar_0^2 = ||sigma_0(x)||^2 / n_0 (> 0)")
 
     @model_validator(mode="after")
     def _lengths(self):
@@ -119,12 +122,12 @@ class DeepConfig(StrictModel):
         for name in ("encoder", "decoder"):
             value = getattr(self, name)
             if isinstance(value, list) and len(value) != L - 1:
-                raise ValueError(f"{option_name(name)}: a list needs depth - 1 = {L - 1} entries "
-                                 f"(layers 1..L-1), got {len(value)}")
+                raise field_error(name, f"a list needs depth - 1 = {L - 1} entries (layers 1..L-1), got "
+                                        f"{len(value)}", value)
         for name in ("sigma_w_sq", "sigma_b_sq", "sigma_v_sq", "alpha"):
             value = getattr(self, name)
             if isinstance(value, list) and len(value) != L:
-                raise ValueError(f"{option_name(name)}: a list needs depth = {L} entries, got {len(value)}")
+                raise field_error(name, f"a list needs depth = {L} entries, got {len(value)}", value)
         return self
 
     def setting(self) -> Setting:
@@ -135,47 +138,97 @@ class DeepConfig(StrictModel):
 class MonteCarloConfig(StrictModel):
     """Monte Carlo with real random weight-tied networks (Li & Nguyen 2019, App. B)."""
 
-    width: int = Field(1000, description="n_0, the input width; n_l = round(n_{l-1} alpha_l)")
-    samples: int = Field(20, description="independent draws of the network (and input)")
-    seed: int = Field(0, description="seed of every random draw")
+    width: Annotated[int, AfterValidator(_at_least(2))] = Field(
+        1000, description="n_0, the input width; n_l = round(n_{l-1} alpha_l)")
+    samples: Annotated[int, AfterValidator(_at_least(1))] = Field(
+        20, description="independent draws of the network (and input)")
+    seed: Annotated[int, AfterValidator(_at_least(0))] = Field(0, description="seed of every random draw")
     dtype: Literal["float32", "float64"] = "float64"
     backend: Literal["numpy", "torch"] = "numpy"
     device: str | None = Field(None, description="torch device (default: cuda when present, else cpu)")
     weights: Literal["gaussian", "bernoulli", "uniform", "laplace"] = "gaussian"
     input: Literal["gaussian", "sign"] = Field("gaussian", description="input: Gaussian, or +1/-1 halves")
 
-    @field_validator("width", "samples", "seed")
-    @classmethod
-    def _at_least(cls, value, info):
-        low = {"width": 2, "samples": 1, "seed": 0}[info.field_name]
-        if value < low:
-            raise ValueError(f"{option_name(info.field_name)}: must be >= {low}, got {value}")
-        return value
+
+class EvolveConfig(StrictModel):
+    """Theorem 1 of Li & Nguyen (2019) for one network (``aelab deep evolve``, kind ``deep-evolve``)."""
+
+    network: DeepConfig = DeepConfig()
+    method: Literal["auto", "kernel", "reference"] = Field(
+        "auto", description="auto (compiled kernels for registry activations), kernel or reference")
 
 
-def build_config(model: type[StrictModel], data: Mapping[str, Any]):
-    """Validate ``data`` into ``model``; errors become one-line :class:`ConfigError` naming the option."""
-    try:
-        return model.model_validate(dict(data))
-    except ValidationError as exc:
-        err = exc.errors()[0]
-        msg = str(err["msg"]).removeprefix("Value error, ")
-        field = ".".join(str(p) for p in err["loc"] if not isinstance(p, int))
-        if msg.startswith("--"):
-            raise ConfigError(msg) from None
-        if err["type"] == "extra_forbidden":
-            msg = "unknown key"
-        raise ConfigError(f"{option_name(field) if field else 'configuration'}: {msg}") from None
+class SimulateConfig(StrictModel):
+    """Random networks of one setting next to Theorem 1 (``aelab deep simulate``, kind ``deep-simulate``)."""
+
+    network: DeepConfig = DeepConfig()
+    monte_carlo: MonteCarloConfig = MonteCarloConfig()
 
 
-def parse_list(text: str, option: str, *, kind: type = float) -> Any:
-    """Parse a command-line value: one number, or a comma-separated list per layer."""
-    parts = [p.strip() for p in str(text).split(",")]
-    try:
-        values = [kind(p) for p in parts]
-    except ValueError:
-        raise ConfigError(f"{option}: expected a number or a comma-separated list, got {text!r}") from None
-    return values[0] if len(values) == 1 else values
+#: the default (x_range, y_range) of each plane of a phase diagram
+AXES_DEFAULTS = {"w-b": ((0.1, 4.0), (0.0, 1.0)), "beta-tau": ((0.2, 6.0), (0.01, 2.0))}
+
+
+class PhaseDiagramConfig(StrictModel):
+    """A phase diagram (Li & Nguyen 2019, Sec. 3.2; ``aelab deep phase-diagram``).
+
+    ``axes`` is ``"w-b"`` for the plane (sigma_W^2, sigma_b^2) at the given ``alpha``,
+    ``input_variance`` and ``sigma_v_sq``, or ``"beta-tau"`` for (beta, taubar^2), every layer at
+    taubar^2 (Interpretation 1). The ranges default to the plane's (:data:`AXES_DEFAULTS`).
+    """
+
+    encoder: ActivationName = Field("tanh", description="encoder activation sigma")
+    decoder: ActivationName = Field("tanh", description="decoder activation phi")
+    bottleneck: ActivationName | None = Field(None, description="phi_L (default: the decoder's)")
+    depth: Depth = Field(100, description="L (w-b) or the number of iterations of the maps (beta-tau)")
+    axes: Literal["w-b", "beta-tau"] = "w-b"
+    x_range: tuple[float, float] | None = Field(None, description="(lo, hi) of the x axis, lo > 0")
+    y_range: tuple[float, float] | None = Field(None, description="(lo, hi) of the y axis, lo >= 0 (> 0 for beta-tau)")
+    points: Annotated[int, AfterValidator(_at_least(2))] = Field(100, description="grid points per axis")
+    alpha: Positive = Field(1.0, description="width ratio alpha (w-b)")
+    input_variance: Positive = Field(1.0, description="taubar_0^2 (w-b)")
+    sigma_v_sq: NonNegative = Field(0.0, description="decoder bias variance (w-b)")
+
+    @model_validator(mode="after")
+    def _ranges(self):
+        defaults = AXES_DEFAULTS[self.axes]
+        for name, default, positive in (("x_range", defaults[0], True),
+                                        ("y_range", defaults[1], self.axes == "beta-tau")):
+            value = getattr(self, name)
+            if value is None:
+                object.__setattr__(self, name, default)
+                continue
+            lo, hi = value
+            if not hi > lo:
+                raise field_error(name, f"expected (lo, hi) with lo < hi, got ({lo}, {hi})", value)
+            if positive and lo <= 0:
+                raise field_error(name, f"values must be > 0, got {lo}", value)
+            if lo < 0:
+                raise field_error(name, f"values must be >= 0, got {lo}", value)
+        return self
+
+
+class AdviseConfig(StrictModel):
+    """An initialisation to judge, or to recommend (Li & Nguyen 2019, Secs. 3.2 and 3.5; ``aelab deep advise``).
+
+    Without ``sigma_w_sq`` and ``sigma_b_sq`` the advisor judges its own recommendation; with only
+    ``sigma_w_sq``, ``sigma_b_sq`` is 0.
+    """
+
+    encoder: ActivationName = Field(description="encoder activation sigma")
+    decoder: ActivationName = Field(description="decoder activation phi")
+    depth: Depth = Field(description="L")
+    bottleneck: ActivationName | None = Field(None, description="phi_L (default: the decoder's)")
+    alpha: Positive = Field(1.0, description="width ratio of the hidden layers")
+    sigma_w_sq: Positive | None = Field(None, description="a setting to judge (default: the recommended)")
+    sigma_b_sq: NonNegative | None = Field(None, description="its sigma_b^2 (default 0 with sigma_w_sq)")
+    input_variance: Positive = Field(1.0, description="taubar_0^2 = ||sigma_0(x)||^2 / n_0")
+
+    def network(self, sigma_w_sq: float, sigma_b_sq: float) -> DeepConfig:
+        """The network of this architecture at (sigma_W^2, sigma_b^2)."""
+        return DeepConfig(encoder=self.encoder, decoder=self.decoder, depth=self.depth, bottleneck=self.bottleneck,
+                          alpha=self.alpha, sigma_w_sq=sigma_w_sq, sigma_b_sq=sigma_b_sq,
+                          input_variance=self.input_variance)
 
 
 def _per_layer(value: PerLayer, depth: int) -> np.ndarray:
@@ -228,7 +281,7 @@ class Setting:
     @classmethod
     def make(cls, encoder: str = "tanh", decoder: str = "tanh", depth: int = 10, **kwargs: Any) -> Setting:
         """Shortcut: validate keyword arguments as a :class:`DeepConfig` and resolve them."""
-        return build_config(DeepConfig, {"encoder": encoder, "decoder": decoder, "depth": depth, **kwargs}).setting()
+        return validate_config(DeepConfig, {"encoder": encoder, "decoder": decoder, "depth": depth, **kwargs}).setting()
 
     @property
     def beta(self) -> np.ndarray:

@@ -25,7 +25,8 @@ from typing import Any
 import numpy as np
 
 from aelab.activations import Activation
-from aelab.deep.config import DeepConfig, MonteCarloConfig, Setting, build_config
+from aelab.config import validate_config
+from aelab.deep.config import DeepConfig, MonteCarloConfig, Setting
 from aelab.errors import ConfigError
 from aelab.normal_draws import NormalStream
 
@@ -242,9 +243,9 @@ def simulate(
     """
     s = setting.setting() if isinstance(setting, DeepConfig) else setting
     if config is None:
-        config = build_config(MonteCarloConfig, options)
+        config = validate_config(MonteCarloConfig, options)
     elif options:
-        config = build_config(MonteCarloConfig, {**config.model_dump(), **options})
+        config = validate_config(MonteCarloConfig, {**config.model_dump(), **options})
     seed = _seed_int(rng) if rng is not None else int(config.seed)
     ops: Any = _NumpyOps(config.dtype) if config.backend == "numpy" else _TorchOps(config.dtype, config.device)
     n = widths_for(s, config.width)

@@ -19,9 +19,13 @@ PAPER = "Li & Nguyen 2019"
 
 
 def _folder(out_dir: Path, config: dict):
+    """The run folder of an entry: the one ``aelab reproduce`` started, or a new one (a direct call)."""
+    from aelab.record import RunRecord
     from aelab.results import RunFolder
 
     folder = RunFolder(out_dir)
+    if folder.record is None or folder.record.status != "running":
+        folder = RunFolder.create(out_dir, RunRecord.start("reproduce", config), option="out_dir")
     folder.write_config(config)
     return folder
 

@@ -16,8 +16,8 @@ from aelab.experiments import reproduction
 @reproduction("reversible-error-scan", paper="Arora, Liang & Ma 2015",
               description="recovery error vs rho n, k, tau, depth: exact theory and simulation")
 def run(out_dir: Path, *, quick: bool, seed: int, quiet: bool) -> None:
-    from aelab.reversible.config import ErrorConfig
-    from aelab.reversible.scan import ScanConfig, run_scan
+    from aelab.results import RunFolder
+    from aelab.reversible import ErrorConfig, ScanConfig, scan
 
     if quick:
         base = ErrorConfig(hidden=100, sparsity=4, visible=500, trials=100, matrices=10, seed=seed)
@@ -26,4 +26,4 @@ def run(out_dir: Path, *, quick: bool, seed: int, quiet: bool) -> None:
         # 25 weight draws per point: the standard errors (batch means over weight draws) are reliable.
         base = ErrorConfig(hidden=1000, sparsity=10, visible=5000, trials=1000, matrices=25, seed=seed)
         config = ScanConfig(base=base, points=8, theory_points=60, max_layers=4)
-    run_scan(config, out_dir, quiet=quiet)
+    scan(config, progress=not quiet).save(RunFolder(out_dir))  # the folder's record becomes the scan's

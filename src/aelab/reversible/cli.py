@@ -1,10 +1,17 @@
-"""``aelab reversible``: recovery error of reversible random-like nets (Arora, Liang & Ma 2015)."""
+"""``aelab reversible``: recovery error of reversible random-like nets (Arora, Liang & Ma 2015).
+
+Commands ``error``, ``scan`` and ``shadow``: each builds its configuration, calls
+:func:`aelab.reversible.error`, :func:`aelab.reversible.scan` or
+:func:`aelab.reversible.shadow.run_shadow`, and prints the result or saves it.
+"""
 
 from __future__ import annotations
 
 from pathlib import Path
 
 import typer
+
+from aelab.errors import ConfigError
 
 _HIDDEN = typer.Option(1000, "--hidden", help="m: width of the sparse top code h.")
 _SPARSITY = typer.Option(10, "--sparsity", help="k: number of non-zeros of h (k <= m).")
@@ -26,8 +33,6 @@ _NO_RELU = typer.Option(False, "--no-relu", help="Linear inference h^ = W^T x + 
 
 
 def _widths(text: str | None) -> tuple[int, ...] | None:
-    from aelab.errors import ConfigError
-
     if text is None or not text.strip():
         return None
     try:
@@ -36,29 +41,44 @@ def _widths(text: str | None) -> tuple[int, ...] | None:
         raise ConfigError(f"--widths: expected comma-separated integers, got {text!r}") from None
 
 
-def _config(*, hidden, sparsity, visible, keep_prob, threshold, bias, nonzero, layers, widths, trials, matrices,
-            precision, seed, no_relu):
-    """Validate the options (ConfigError naming the option) and build the ErrorConfig."""
-    from aelab.config import validate_config
-    from aelab.errors import ConfigError
-    from aelab.reversible.config import ErrorConfig, check_options, parse_threshold
+def _threshold(text: str | None) -> float | str:
+    """``--threshold``: a number, or ``opt`` (also the default)."""
+    if text is None or text.strip().lower() in ("opt", "optimal", "auto"):
+        return "opt"
+    try:
+        return float(text)
+    except ValueError:
+        raise ConfigError(f"--threshold: expected a finite number or 'opt', got {text!r}") from None
 
-    tau = parse_threshold(threshold)
-    width_tuple = _widths(widths)
-    check_options(hidden=hidden, sparsity=sparsity, visible=visible, keep_prob=keep_prob, threshold=tau,
-                  bias=bias, nonzero=nonzero, layers=layers, trials=trials, widths=width_tuple, matrices=matrices)
-    if precision not in ("single", "double"):
-        raise ConfigError(f"--precision: expected single or double, got {precision!r}")
-    return validate_config(ErrorConfig, {
-        "hidden": hidden, "sparsity": sparsity, "visible": visible, "keep_prob": keep_prob,
-        "threshold": "opt" if tau is None else tau, "bias": bias, "nonzero": nonzero, "layers": layers,
-        "widths": width_tuple, "trials": trials, "matrices": matrices, "precision": precision, "seed": seed,
-        "relu": not no_relu,
-    })
+
+_FLAGS = {"relu": "--no-relu", "max_layers": "--layers"}  # the fields whose option is not --<field>
+
+
+def _validated(model, data: dict):
+    """``data`` validated as ``model``; an error names the options (``base.sparsity`` -> ``--sparsity``)."""
+    from aelab.deep.cli import validated
+
+    return validated(model, data, _FLAGS)
+
+
+def _error_fields(*, hidden, sparsity, visible, keep_prob, threshold, bias, nonzero, trials, matrices, precision,
+                  seed, **more) -> dict:
+    """The fields of an :class:`~aelab.reversible.config.ErrorConfig` from the shared options."""
+    return {"hidden": hidden, "sparsity": sparsity, "visible": visible, "keep_prob": keep_prob,
+            "threshold": _threshold(threshold), "bias": bias, "nonzero": nonzero, "trials": trials,
+            "matrices": matrices, "precision": precision, "seed": seed, **more}
 
 
 def _fmt(value) -> str:
     return "n/a" if value is None else f"{value:.5g}"
+
+
+def _started(kind: str, config, out: Path, overwrite: bool, seeds: list[int]):
+    """The run folder of a command, started (``running``) before any work."""
+    from aelab.record import RunRecord
+    from aelab.results import RunFolder
+
+    return RunFolder.create(out, RunRecord.start(kind, config, seeds=seeds), config, overwrite=overwrite)
 
 
 def register(app: typer.Typer) -> None:
@@ -78,17 +98,17 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Measured recovery error of one setting, its standard error and the closed-form prediction."""
         import json
-        import math
 
-        from aelab.reversible.run import measure
+        from aelab.reversible.config import ErrorConfig
+        from aelab.reversible.results import error as measured_error
 
-        config = _config(hidden=hidden, sparsity=sparsity, visible=visible, keep_prob=keep_prob, threshold=threshold,
-                         bias=bias, nonzero=nonzero, layers=layers, widths=widths, trials=trials, matrices=matrices,
-                         precision=precision, seed=seed, no_relu=no_relu)
-        result = measure(config)
+        config = _validated(ErrorConfig, _error_fields(
+            hidden=hidden, sparsity=sparsity, visible=visible, keep_prob=keep_prob, threshold=threshold, bias=bias,
+            nonzero=nonzero, trials=trials, matrices=matrices, precision=precision, seed=seed, layers=layers,
+            widths=_widths(widths), relu=not no_relu))
+        result = measured_error(config).measurement
         if json_out:
-            clean = {k: (None if isinstance(v, float) and not math.isfinite(v) else v) for k, v in result.items()}
-            typer.echo(json.dumps(clean, indent=2))
+            typer.echo(json.dumps(result, indent=2))
             return
         widths_text = " -> ".join(str(w) for w in reversed(result["widths"]))
         inference = "linear" if no_relu else "relu"
@@ -126,34 +146,29 @@ def register(app: typer.Typer) -> None:
         points: int = typer.Option(7, "--points", help="Simulation points per panel."),
         theory_points: int = typer.Option(60, "--theory-points", help="Points of each theory curve."),
         out: Path = typer.Option(Path("runs/reversible-scan"), "--out", "-o", help="Run folder."),
+        overwrite: bool = typer.Option(False, "--overwrite", help="Replace the run in --out."),
         quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar."),
     ) -> None:
         """Error against rho n, k, tau and depth: a run folder with scan.csv, theory.csv and scan.png."""
         from aelab.cli import is_quiet
-        from aelab.config import validate_config
-        from aelab.errors import ConfigError
-        from aelab.reversible.scan import ScanConfig, run_scan
+        from aelab.reversible.results import ScanResult, scan
+        from aelab.reversible.scans import ScanConfig
+        from aelab.shallow.result import run_in_folder
 
-        if points < 2:
-            raise ConfigError(f"--points: need at least 2, got {points}")
-        if theory_points < 2:
-            raise ConfigError(f"--theory-points: need at least 2, got {theory_points}")
-        if layers <= 0:
-            raise ConfigError(f"--layers: must be a positive integer, got {layers}")
-        base = _config(hidden=hidden, sparsity=sparsity, visible=visible, keep_prob=keep_prob, threshold=threshold,
-                       bias=bias, nonzero=nonzero, layers=1, widths=None, trials=trials, matrices=matrices,
-                       precision=precision, seed=seed, no_relu=False)
-        config = validate_config(ScanConfig, {"base": base.model_dump(), "points": points, "max_layers": layers,
-                                                  "theory_points": theory_points})
-        summary = run_scan(config, out, quiet=is_quiet(ctx, quiet))
+        base = _error_fields(hidden=hidden, sparsity=sparsity, visible=visible, keep_prob=keep_prob,
+                             threshold=threshold, bias=bias, nonzero=nonzero, trials=trials, matrices=matrices,
+                             precision=precision, seed=seed)
+        config = _validated(ScanConfig, {"base": base, "points": points, "max_layers": layers,
+                                         "theory_points": theory_points})
+        folder = _started(ScanResult.kind, config, out, overwrite, [config.base.seed])
+        result = run_in_folder(folder, lambda: scan(config, progress=not is_quiet(ctx, quiet)))
         if not is_quiet(ctx, quiet):
-            typer.echo(f"wrote {out} ({summary['points']} simulation points; largest |sim - theory|/sem "
-                       f"{summary['max_abs_z']:.2f})")
+            obs = result.observables
+            typer.echo(f"wrote {out} ({obs['points']} simulation points; largest |sim - theory|/sem "
+                       f"{obs['max_abs_z']:.2f})")
 
 
 def _int_list(option: str, text: str | None) -> tuple[int, ...] | None:
-    from aelab.errors import ConfigError
-
     if text is None:
         return None
     try:
@@ -167,22 +182,11 @@ def _int_list(option: str, text: str | None) -> tuple[int, ...] | None:
 
 def shadow_config(*, quick: bool, **options):
     """Build the ShadowConfig from command-line options (None: not given); errors name the option."""
-    import re
-
-    from aelab.config import validate_config
-    from aelab.errors import ConfigError
     from aelab.reversible.shadow import ShadowConfig, quick_config
 
-    values = {k: v for k, v in options.items() if v is not None}
     base = quick_config().model_dump() if quick else ShadowConfig().model_dump()
-    base.update(values)
-    try:
-        return validate_config(ShadowConfig, base)
-    except ConfigError as exc:
-        message = str(exc).removeprefix("invalid configuration: ")
-        message = re.sub(r"(^|; )([a-z_]+)(\.\d+)?:",
-                         lambda m: f"{m.group(1)}--{m.group(2).replace('_', '-')}:", message)
-        raise ConfigError(message) from None
+    base.update({k: v for k, v in options.items() if v is not None})
+    return _validated(ShadowConfig, base)
 
 
 def _register_shadow(sub: typer.Typer) -> None:
@@ -214,6 +218,7 @@ def _register_shadow(sub: typer.Typer) -> None:
         device: str = typer.Option(None, "--device", help="auto, cpu or cuda."),
         threads: int = typer.Option(None, "--threads", help="torch CPU threads."),
         out: Path = typer.Option(Path("runs/reversible-shadow"), "--out", "-o", help="Run folder."),
+        overwrite: bool = typer.Option(False, "--overwrite", help="Replace the run in --out."),
         quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar."),
     ) -> None:
         """Train a ReLU classifier with and without synthetic data from the reversed net, with and
@@ -228,10 +233,7 @@ def _register_shadow(sub: typer.Typer) -> None:
                                shadow_ratio=shadow_ratio, shadow_layer=shadow_layer, shadow_scale=shadow_scale,
                                train_size=train_size, test_size=test_size, seeds=_int_list("--seeds", seeds),
                                data_dir=data_dir, device=device, threads=threads)
-        if config.device not in ("auto", "cpu") and not config.device.startswith("cuda"):
-            from aelab.errors import ConfigError
-
-            raise ConfigError(f"--device: expected auto, cpu or cuda[:N], got {config.device!r}")
-        summary = run_shadow(config, out, quiet=is_quiet(ctx, quiet))
+        folder = _started("reversible-shadow", config, out, overwrite, list(config.seeds))
+        summary = run_shadow(config, folder, quiet=is_quiet(ctx, quiet))
         if not is_quiet(ctx, quiet):
             typer.echo(f"wrote {out} ({summary['runs']} training runs, {summary['seconds']:.0f} s)")

@@ -2,21 +2,20 @@
 
 :class:`NetSpec` describes one net: widths from the visible layer up to the sparse top code, the
 sparsity and law of the top code, the dropout keep-probability and the inference bias.
-:class:`ErrorConfig` adds what a measurement needs (trials, seed). :func:`check_options` validates
-command-line values with messages that name the option, before any work is done.
+:class:`ErrorConfig` adds what a measurement needs (trials, seed). Every rule lives in these
+models, once, and an error names the field (``sparsity: k = 20 exceeds hidden = 10 ...``); the
+command line shows the option instead.
 """
 
 from __future__ import annotations
 
-import math
 from typing import Literal
 
-from pydantic import Field, model_validator
+from pydantic import Field, ValidationInfo, field_validator
 
 from aelab.config import StrictModel
-from aelab.errors import ConfigError
 
-__all__ = ["NetSpec", "ErrorConfig", "default_widths", "check_options"]
+__all__ = ["NetSpec", "ErrorConfig", "default_widths"]
 
 Law = Literal["uniform", "constant", "exponential"]
 
@@ -26,6 +25,18 @@ def default_widths(visible: int, hidden: int, layers: int) -> tuple[int, ...]:
     return tuple(
         int(round(visible ** (1.0 - ell / layers) * hidden ** (ell / layers))) for ell in range(layers + 1)
     )
+
+
+def _positive_widths(widths: tuple[int, ...]) -> tuple[int, ...]:
+    if any(w <= 0 for w in widths):
+        raise ValueError(f"every width must be positive, got {list(widths)}")
+    return widths
+
+
+def _fits(sparsity: int, hidden: int) -> int:
+    if sparsity > hidden:
+        raise ValueError(f"k = {sparsity} exceeds hidden = {hidden}; the top code needs k <= m")
+    return sparsity
 
 
 class NetSpec(StrictModel):
@@ -53,15 +64,18 @@ class NetSpec(StrictModel):
     threshold: float = 0.0
     bias: float = 0.0
 
-    @model_validator(mode="after")
-    def _check(self) -> NetSpec:
-        if len(self.widths) < 2:
-            raise ValueError("widths: give at least (visible, hidden)")
-        if any(w <= 0 for w in self.widths):
-            raise ValueError(f"widths: every width must be positive, got {self.widths}")
-        if self.sparsity > self.widths[-1]:
-            raise ValueError(f"sparsity: k={self.sparsity} exceeds the hidden width m={self.widths[-1]}")
-        return self
+    @field_validator("widths")
+    @classmethod
+    def _widths(cls, value: tuple[int, ...]) -> tuple[int, ...]:
+        if len(value) < 2:
+            raise ValueError("give at least (visible, hidden)")
+        return _positive_widths(value)
+
+    @field_validator("sparsity")
+    @classmethod
+    def _sparsity(cls, value: int, info: ValidationInfo) -> int:
+        widths = info.data.get("widths")
+        return value if widths is None else _fits(value, widths[-1])
 
     @property
     def layers(self) -> int:
@@ -87,7 +101,8 @@ class ErrorConfig(StrictModel):
     """One measurement of the recovery error: a net, the number of draws and the seed.
 
     ``threshold`` may be ``"opt"`` (the minimiser of the closed-form error); ``bias`` replaces the
-    scale-free threshold by a fixed bias. The draws are split evenly over ``matrices`` independent
+    scale-free threshold by a fixed bias, and excludes a numeric threshold (Arora, Liang & Ma 2015:
+    b = -tau ||x|| or a fixed b, one of the two). The draws are split evenly over ``matrices`` independent
     weight draws (at most ``trials``); ``precision`` is the floating-point type of the simulation.
     """
 
@@ -106,13 +121,28 @@ class ErrorConfig(StrictModel):
     precision: Literal["single", "double"] = "single"
     seed: int = 0
 
-    @model_validator(mode="after")
-    def _check(self) -> ErrorConfig:
-        if self.sparsity > self.hidden:
-            raise ValueError(f"sparsity: k={self.sparsity} exceeds hidden m={self.hidden}")
-        if self.widths is not None and len(self.widths) != self.layers - 1:
-            raise ValueError(f"widths: expected {self.layers - 1} intermediate widths for {self.layers} layers")
-        return self
+    @field_validator("sparsity")
+    @classmethod
+    def _sparsity(cls, value: int, info: ValidationInfo) -> int:
+        hidden = info.data.get("hidden")
+        return value if hidden is None else _fits(value, hidden)
+
+    @field_validator("widths")
+    @classmethod
+    def _widths(cls, value: tuple[int, ...] | None, info: ValidationInfo) -> tuple[int, ...] | None:
+        if value is None:
+            return value
+        layers = info.data.get("layers")
+        if layers is not None and len(value) != layers - 1:
+            raise ValueError(f"expected {layers - 1} intermediate widths for layers = {layers}, got {len(value)}")
+        return _positive_widths(value)
+
+    @field_validator("bias")
+    @classmethod
+    def _bias(cls, value: float | None, info: ValidationInfo) -> float | None:
+        if value is not None and info.data.get("threshold", "opt") != "opt":
+            raise ValueError("give either threshold (b = -tau ||x||) or bias (a fixed b), not both")
+        return value
 
     @property
     def per_matrix(self) -> int:
@@ -139,66 +169,3 @@ class ErrorConfig(StrictModel):
             bias = 0.0
         return NetSpec(widths=self.all_widths(), sparsity=self.sparsity, keep_prob=self.keep_prob,
                        nonzero=self.nonzero, relu=self.relu, threshold=float(tau), bias=float(bias))
-
-
-def _finite(name: str, value: float | None) -> None:
-    if value is not None and not math.isfinite(value):
-        raise ConfigError(f"{name}: must be a finite number, got {value}")
-
-
-def check_options(
-    *,
-    hidden: int,
-    sparsity: int,
-    visible: int,
-    keep_prob: float,
-    threshold: float | str | None,
-    bias: float | None,
-    nonzero: str,
-    layers: int,
-    trials: int,
-    widths: tuple[int, ...] | None = None,
-    matrices: int = 1,
-) -> None:
-    """Validate command-line values; raise :class:`ConfigError` naming the option on the first problem."""
-    for name, value in (("--hidden", hidden), ("--sparsity", sparsity), ("--visible", visible),
-                        ("--layers", layers), ("--trials", trials)):
-        if value <= 0:
-            raise ConfigError(f"{name}: must be a positive integer, got {value}")
-    if matrices <= 0:
-        raise ConfigError(f"--matrices: must be a positive integer, got {matrices}")
-    if sparsity > hidden:
-        raise ConfigError(f"--sparsity: k={sparsity} exceeds --hidden m={hidden}; the code needs k <= m")
-    if not math.isfinite(keep_prob) or not 0.0 < keep_prob <= 1.0:
-        raise ConfigError(f"--keep-prob: must be in (0, 1], got {keep_prob}")
-    if isinstance(threshold, str):
-        if threshold != "opt":
-            raise ConfigError(f"--threshold: expected a finite number or 'opt', got {threshold!r}")
-    else:
-        _finite("--threshold", threshold)
-    _finite("--bias", bias)
-    if bias is not None and threshold is not None and threshold != "opt":
-        raise ConfigError("--bias: give either --threshold (b = -tau ||x||) or --bias (a fixed b), not both")
-    if nonzero not in ("uniform", "constant", "exponential"):
-        raise ConfigError(f"--nonzero: expected uniform, constant or exponential, got {nonzero!r}")
-    if widths is not None:
-        if len(widths) != layers - 1:
-            raise ConfigError(f"--widths: expected {layers - 1} intermediate widths for --layers {layers}, "
-                              f"got {len(widths)}")
-        if any(w <= 0 for w in widths):
-            raise ConfigError(f"--widths: every width must be positive, got {list(widths)}")
-
-
-def parse_threshold(text: str | None) -> float | str | None:
-    """Parse ``--threshold``: a number or ``opt``; ConfigError names the option otherwise."""
-    if text is None:
-        return None
-    text = text.strip().lower()
-    if text in ("opt", "optimal", "auto"):
-        return "opt"
-    try:
-        value = float(text)
-    except ValueError:
-        raise ConfigError(f"--threshold: expected a finite number or 'opt', got {text!r}") from None
-    _finite("--threshold", value)
-    return value

@@ -28,7 +28,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 import numpy as np
-from pydantic import Field, model_validator
+from pydantic import Field, ValidationInfo, field_validator
 
 from aelab.config import StrictModel
 
@@ -62,17 +62,34 @@ class ShadowConfig(StrictModel):
     threads: int | None = Field(None, gt=0)
     randomness_codes: int = Field(500, gt=0)
 
-    @model_validator(mode="after")
-    def _check(self) -> ShadowConfig:
-        if not self.hidden or any(w <= 0 for w in self.hidden):
-            raise ValueError(f"hidden: give positive hidden widths, got {self.hidden}")
-        if self.shadow_layer is not None and self.shadow_layer > len(self.hidden):
-            raise ValueError(f"shadow_layer: {self.shadow_layer} exceeds the {len(self.hidden)} hidden layers")
-        if not self.seeds:
-            raise ValueError("seeds: give at least one seed")
-        if not self.datasets:
-            raise ValueError("datasets: give at least one data set")
-        return self
+    @field_validator("hidden")
+    @classmethod
+    def _hidden(cls, value: tuple[int, ...]) -> tuple[int, ...]:
+        if not value or any(w <= 0 for w in value):
+            raise ValueError(f"give positive hidden widths, got {list(value)}")
+        return value
+
+    @field_validator("shadow_layer")
+    @classmethod
+    def _shadow_layer(cls, value: int | None, info: ValidationInfo) -> int | None:
+        hidden = info.data.get("hidden")
+        if value is not None and hidden is not None and value > len(hidden):
+            raise ValueError(f"{value} exceeds the {len(hidden)} hidden layers")
+        return value
+
+    @field_validator("datasets", "seeds")
+    @classmethod
+    def _not_empty(cls, value: tuple, info: ValidationInfo) -> tuple:
+        if not value:
+            raise ValueError(f"give at least one {'seed' if info.field_name == 'seeds' else 'data set'}")
+        return value
+
+    @field_validator("device")
+    @classmethod
+    def _device_name(cls, value: str) -> str:
+        if value not in ("auto", "cpu") and not value.startswith("cuda"):
+            raise ValueError(f"expected auto, cpu or cuda[:N], got {value!r}")
+        return value
 
     @property
     def top_layer(self) -> int:
@@ -292,17 +309,38 @@ def _randomness_rows(dataset: str, variant: str, result: dict, config: ShadowCon
     return rows
 
 
-def run_shadow(config: ShadowConfig, out_dir: str | Path, *, quiet: bool = True) -> dict[str, Any]:
+def run_shadow(config: ShadowConfig, out_dir, *, quiet: bool = True, overwrite: bool = False) -> dict[str, Any]:
     """Run the comparison into a run folder: results.csv, summary.csv, curves.csv, randomness.csv,
-    shadow.png and randomness.png."""
+    shadow.png and randomness.png, and the record (observables ``runs``, ``seconds``).
+
+    ``out_dir`` is a :class:`~aelab.results.RunFolder` the caller started (``running``), or a path:
+    a folder started by ``aelab reproduce``, or a new one (refused if it holds a run, unless ``overwrite``).
+    """
+    from aelab.record import RunRecord
+    from aelab.results import RunFolder
+
+    folder = out_dir if isinstance(out_dir, RunFolder) else RunFolder(out_dir)
+    if folder.record is None or folder.record.status != "running":  # not started by the caller
+        folder = RunFolder.create(out_dir, RunRecord.start("reversible-shadow", config, seeds=list(config.seeds)),
+                                  overwrite=overwrite, option="out_dir")
+    folder.write_config(config)
+    try:
+        observables, device = _compare(config, folder, quiet=quiet)
+    except BaseException as exc:
+        folder.fail(exc)
+        raise
+    folder.finish(observables=observables, timings_s={"total": observables["seconds"]}, seeds=list(config.seeds),
+                  device=device)
+    return observables
+
+
+def _compare(config: ShadowConfig, folder, *, quiet: bool) -> tuple[dict[str, Any], str]:
+    """The training runs of :func:`run_shadow` and their files; the observables and the device."""
     import pandas as pd
 
     from aelab.progress import progress_bar
-    from aelab.results import RunFolder
 
     torch = _torch()
-    folder = RunFolder(out_dir)
-    folder.write_config(config)
     device = _device(config.device)
     if config.threads:
         torch.set_num_threads(config.threads)
@@ -344,9 +382,7 @@ def run_shadow(config: ShadowConfig, out_dir: str | Path, *, quiet: bool = True)
     folder.write_table("randomness.csv", pd.DataFrame(rand_rows))
     plot_shadow(summary, curves_df, folder.file("shadow.png"))
     plot_randomness(spectra, folder.file("randomness.png"), np.random.default_rng(config.seeds[0] + 99))
-    elapsed = time.perf_counter() - start
-    folder.write_meta(status="complete", seeds=list(config.seeds), timings={"total": elapsed}, device=device)
-    return {"runs": len(results_df), "seconds": elapsed}
+    return {"runs": len(results_df), "seconds": time.perf_counter() - start}, device
 
 
 def summarise(results):

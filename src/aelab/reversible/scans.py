@@ -3,27 +3,26 @@
 A scan starts from a base setting (:class:`aelab.reversible.config.ErrorConfig`) and varies one
 quantity per panel. Panels ``rho_n``, ``sparsity`` and ``threshold`` use one layer (where the
 theory is exact); ``depth`` varies the number of layers with geometric widths between the
-visible and the hidden width. Results: ``scan.csv`` (simulation points with the prediction at
-each), ``theory.csv`` (dense theory curves) and ``scan.png``.
+visible and the hidden width. Results (:func:`aelab.reversible.scan`): the tables ``scan``
+(simulation points with the prediction at each) and ``theory`` (dense theory curves), and the
+figure ``scan.png``.
 """
 
 from __future__ import annotations
 
 import math
-import time
 from pathlib import Path
 from typing import Any, Literal
 
 import numpy as np
-from pydantic import Field, model_validator
+from pydantic import Field, field_validator
 
 from aelab.config import StrictModel
-from aelab.results import RunFolder
 from aelab.reversible import theory
 from aelab.reversible.config import ErrorConfig, NetSpec
 from aelab.reversible.simulate import simulate_rules
 
-__all__ = ["ScanConfig", "run_scan", "plot_scan", "PANELS"]
+__all__ = ["ScanConfig", "scan_tables", "plot_scan", "resolve_threshold", "PANELS"]
 
 Panel = Literal["rho_n", "sparsity", "threshold", "depth"]
 PANELS: tuple[str, ...] = ("rho_n", "sparsity", "threshold", "depth")
@@ -41,25 +40,27 @@ class ScanConfig(StrictModel):
     max_layers: int = Field(4, ge=1)
     max_threshold: float = Field(5.0, gt=0.0)
 
-    @model_validator(mode="after")
-    def _check(self) -> ScanConfig:
-        if not self.panels:
-            raise ValueError("panels: give at least one panel")
-        return self
+    @field_validator("panels")
+    @classmethod
+    def _panels(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        if not value:
+            raise ValueError("give at least one panel")
+        return value
 
 
 def _one_layer(base: ErrorConfig, **update) -> ErrorConfig:
     return base.model_copy(update={"layers": 1, "widths": None, **update})
 
 
-def _threshold_spec(cfg: ErrorConfig) -> NetSpec:
-    """The net of case (c): the base threshold, or the optimal one where the base says 'opt'."""
-    if cfg.bias is not None:
-        return cfg.net()
-    if cfg.threshold == "opt":
-        spec = cfg.net(0.0)
-        return spec.with_threshold(theory.optimal_threshold(spec))
-    return cfg.net()
+def resolve_threshold(config: ErrorConfig) -> tuple[NetSpec, str]:
+    """The net of ``config`` with ``threshold="opt"`` replaced by the minimiser of the predicted error,
+    and where its bias comes from (``fixed bias``, ``optimal`` or ``given``)."""
+    if config.bias is not None:
+        return config.net(), "fixed bias"
+    if config.threshold == "opt":
+        spec = config.net(0.0)
+        return spec.with_threshold(theory.optimal_threshold(spec)), "optimal"
+    return config.net(), "given"
 
 
 def _case_spec(cfg: ErrorConfig, case: str) -> NetSpec:
@@ -70,7 +71,7 @@ def _case_spec(cfg: ErrorConfig, case: str) -> NetSpec:
         return cfg.net(0.0).model_copy(update={"relu": False, "threshold": 0.0, "bias": 0.0})
     if case == "relu":
         return cfg.net(0.0).model_copy(update={"relu": True, "threshold": 0.0, "bias": 0.0})
-    return _threshold_spec(cfg.model_copy(update={"relu": True}))
+    return resolve_threshold(cfg.model_copy(update={"relu": True}))[0]
 
 
 def _log_grid(lo: float, hi: float, count: int, integer: bool = False) -> np.ndarray:
@@ -116,18 +117,16 @@ def _settings(config: ScanConfig) -> list[dict[str, Any]]:
     return rows
 
 
-def run_scan(config: ScanConfig, out_dir: Path, *, quiet: bool = True) -> dict[str, Any]:
-    """Run every panel of the scan into the run folder ``out_dir`` and draw the figure."""
+def scan_tables(config: ScanConfig, *, quiet: bool = True):
+    """Every panel of the scan: the simulation points (with the prediction at each) and the dense
+    theory curves, as two DataFrames."""
     import pandas as pd
 
     from aelab.progress import progress_bar
 
-    folder = RunFolder(out_dir)
-    folder.write_config(config)
     rows = _settings(config)
     sim_rows, theory_rows = [], []
     rng = np.random.default_rng(config.base.seed)
-    start = time.perf_counter()
     n_sim = sum(not r["dense"] for r in rows)
     with progress_bar("reversible scan", n_sim, quiet=quiet) as bar:
         # Rows of a panel with the same generative model (the cases at one rho n, every tau) share
@@ -156,18 +155,17 @@ def run_scan(config: ScanConfig, out_dir: Path, *, quiet: bool = True) -> dict[s
                               trials=sim.trials)
                 sim_rows.append(record)
                 bar.advance()
-    elapsed = time.perf_counter() - start
-    sims, curves = pd.DataFrame(sim_rows), pd.DataFrame(theory_rows)
-    folder.write_table("scan.csv", sims)
-    folder.write_table("theory.csv", curves)
-    plot_scan(sims, curves, folder.file("scan.png"), config)
-    folder.write_meta(status="complete", seeds={"seed": config.base.seed}, timings={"total": elapsed})
-    z = (sims["relative_error"] - sims["theory"]) / sims["relative_error_sem"].replace(0.0, np.nan)
-    return {"points": len(sims), "max_abs_z": float(np.nanmax(np.abs(z))) if len(sims) else math.nan}
+    return pd.DataFrame(sim_rows), pd.DataFrame(theory_rows)
 
 
-def plot_scan(sims, curves, path: Path, config: ScanConfig) -> Path:
-    """Draw the scan figure from the stored tables (theory lines, simulation markers)."""
+def _legend(ax) -> None:
+    if ax.get_legend_handles_labels()[0]:  # a panel left out of the scan has nothing to name
+        ax.legend(fontsize=6)
+
+
+def plot_scan(sims, curves, config: ScanConfig, path: Path | None = None):
+    """The scan figure from the tables (theory lines, simulation markers): a Figure, or saved to
+    ``path`` (the path returned)."""
     from aelab.plots import COLORS, new_figure, save_figure, theory_and_simulation
 
     base = config.base
@@ -194,7 +192,7 @@ def plot_scan(sims, curves, path: Path, config: ScanConfig) -> Path:
     if not th.empty:
         ax.plot(th.x, th.paper_scale, "k:", lw=1.0, label="k/(rho n)")
     ax.set(xscale="log", yscale="log", xlabel="rho n", ylabel="E|h^ - h|^2 / |h|^2", title="error against rho n")
-    ax.legend(fontsize=6)
+    _legend(ax)
     ax = axes[1]
     panel(ax, "rho_n", ycol="exact_support_theory", ysim="exact_support", ysem="exact_support_sem",
           cases=("support",))
@@ -209,18 +207,18 @@ def plot_scan(sims, curves, path: Path, config: ScanConfig) -> Path:
     if not th.empty:
         ax.plot(th.x, th.paper_scale, "k:", lw=1.0, label="k/(rho n)")
     ax.set(xscale="log", yscale="log", xlabel="k", ylabel="relative error", title=f"error against k (n={base.visible})")
-    ax.legend(fontsize=6)
+    _legend(ax)
     ax = axes[4]
     panel(ax, "threshold", cases=("threshold",))
     if not curves[curves.panel == "threshold"].empty:
         best = theory.optimal_threshold(_one_layer(base).net(0.0))
         ax.axvline(best, color="0.6", lw=0.8, ls="--", label=f"tau* = {best:.3f}")
-        ax.legend(fontsize=6)
+        _legend(ax)
     ax.set(yscale="log", xlabel="tau (b = -tau |x|)", ylabel="relative error", title="error against the threshold")
     ax = axes[5]
     panel(ax, "depth", cases=("threshold",))
     ax.set(yscale="log", xlabel="layers L", ylabel="top-layer relative error",
            title="error against depth (state evolution)")
     fig.suptitle(title, fontsize=9)
-    return save_figure(fig, path)
+    return fig if path is None else save_figure(fig, path)
 
