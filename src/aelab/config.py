@@ -26,6 +26,7 @@ __all__ = [
     "apply_overrides",
     "read_config_file",
     "validate_config",
+    "as_config",
 ]
 
 T = TypeVar("T", bound=BaseModel)
@@ -43,8 +44,8 @@ class StrictModel(BaseModel):
     )
 
     def with_overrides(self, overrides: Mapping[str, Any] | Iterable[str]):
-        """A copy with some keys replaced, validated again: ``{"model.K": 3}`` or ``["model.K=3"]``
-        (the meaning of ``--set model.K=3``)."""
+        """A copy with some keys replaced, validated again: ``{"model.K": 3}`` or ``["model.K=3"]``, the
+        meaning of ``--set model.K=3`` on the source this configuration was built from."""
         if isinstance(overrides, Mapping):
             pairs = [(str(k).split("."), v) for k, v in overrides.items()]
             for path, _ in pairs:
@@ -52,7 +53,8 @@ class StrictModel(BaseModel):
                     raise ConfigError(f"override {'.'.join(path)!r}: expected section.key")
         else:
             pairs = parse_overrides(overrides)
-        return validate_config(type(self), apply_overrides(self.model_dump(mode="json"), pairs))
+        # the keys set so far (defaults stay free to follow, e.g. data.D the number of eigenvalues)
+        return validate_config(type(self), apply_overrides(self.model_dump(mode="json", exclude_unset=True), pairs))
 
 
 def read_config_file(path: str | Path) -> dict[str, Any]:
@@ -172,3 +174,9 @@ def load_config(
         data = read_config_file(source)
     data = apply_overrides(data, parse_overrides(overrides))
     return validate_config(model, data)
+
+
+def as_config(model: type[T], config: T | str | Path | Mapping[str, Any] | None) -> T:
+    """``config`` as a validated ``model``: an instance as it is, a mapping of fields or a config
+    file through :func:`load_config` (what every area's run function accepts)."""
+    return config if isinstance(config, model) else load_config(model, config)

@@ -1,14 +1,20 @@
-"""Matplotlib figures (Agg backend): theory as lines, simulation as markers with error bars."""
+"""Matplotlib figures: theory as lines, simulation as markers with error bars.
+
+Outside a notebook the Agg backend is chosen (files only, no window); inside IPython or Jupyter
+the backend the session has (inline figures) is left alone.
+"""
 
 from __future__ import annotations
 
 import io
+import sys
 from collections.abc import Sequence
 from pathlib import Path
 
 import matplotlib
 
-matplotlib.use("Agg")
+if "IPython" not in sys.modules and "matplotlib.pyplot" not in sys.modules:
+    matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 

@@ -16,7 +16,7 @@ import platform
 import subprocess
 import sys
 import tempfile
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -33,6 +33,8 @@ __all__ = [
     "RunResult",
     "RESULT_CLASSES",
     "result_class",
+    "run_in_folder",
+    "run_into_folder",
     "load",
     "environment_metadata",
     "git_revision",
@@ -412,6 +414,27 @@ class RunResult:
         names = cls.tables_order or tuple(sorted(p.stem for p in folder.path.glob("*.csv")))
         tables = {n: pd.read_csv(folder.file(f"{n}.csv")) for n in names if folder.file(f"{n}.csv").exists()}
         return cls(config, tables, folder.record, **cls.read_files(folder))
+
+
+def run_in_folder(folder: RunFolder, compute: Callable[[], RunResult]) -> RunResult:
+    """Run ``compute()`` for a started ``folder``: save its result there, or record the failure (a
+    divergence's tables included) and re-raise."""
+    try:
+        result = compute()
+    except BaseException as exc:
+        folder.fail(exc)
+        raise
+    result.save(folder)
+    return result
+
+
+def run_into_folder(kind: str, config: Any, out_dir: str | Path, compute: Callable[[], RunResult], *,
+                    seeds=(), options: Mapping[str, Any] | None = None, overwrite: bool = False) -> dict[str, Any]:
+    """Start a run folder of ``kind`` (record ``running``, before any work), then :func:`run_in_folder`;
+    returns the result's observables (what an experiment kind's runner returns)."""
+    record = RunRecord.start(kind, config, seeds=list(seeds), options=options)
+    folder = RunFolder.create(out_dir, record, config, overwrite=overwrite)
+    return dict(run_in_folder(folder, compute).observables)
 
 
 def result_class(kind: str) -> type[RunResult]:

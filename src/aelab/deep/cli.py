@@ -206,7 +206,7 @@ def register(app: typer.Typer) -> None:
         from aelab.deep.results import PhaseDiagramResult, phase_diagram
         from aelab.record import RunRecord
         from aelab.results import RunFolder
-        from aelab.shallow.result import run_in_folder
+        from aelab.results import run_in_folder
 
         cfg = validated(PhaseDiagramConfig, {
             "encoder": encoder, "decoder": decoder, "bottleneck": bottleneck, "depth": depth, "axes": axes,

@@ -28,23 +28,16 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from aelab.config import as_config
 from aelab.deep.config import AdviseConfig, EvolveConfig, PhaseDiagramConfig, SimulateConfig
 from aelab.kinds import register_kind
 from aelab.record import RunRecord
-from aelab.results import RunFolder, RunResult
+from aelab.results import RunFolder, RunResult, run_into_folder
 
 __all__ = ["EvolveResult", "SimulateResult", "PhaseDiagramResult", "AdviceResult", "evolve", "simulate",
-           "phase_diagram", "advise", "run_evolve", "run_simulate", "as_config", "run_into_folder"]
+           "phase_diagram", "advise", "run_evolve", "run_simulate"]
 
 EVOLUTION_COLUMNS = ("layer", "gamma", "rho", "tau_bar_sq", "S", "V")
-
-
-def as_config(model, config):
-    """``config`` validated as ``model``: an instance as it is, a dict of fields or a config file
-    through :func:`aelab.config.load_config`."""
-    from aelab.config import load_config
-
-    return config if isinstance(config, model) else load_config(model, config)
 
 
 def _per_layer_figure(panels, title: str):
@@ -440,15 +433,6 @@ def advise(config: AdviseConfig | dict | str | Path) -> AdviceResult:
 
 
 # ---- experiment kinds -------------------------------------------------------------------------------
-def run_into_folder(kind: str, config, out_dir, compute, *, seeds=(), overwrite: bool = False) -> dict[str, Any]:
-    """Start a run folder of ``kind`` (``running``, before any work), save the result of ``compute()``
-    into it or record the failure; the result's observables (what an experiment kind returns)."""
-    from aelab.shallow.result import run_in_folder
-
-    folder = RunFolder.create(out_dir, RunRecord.start(kind, config, seeds=list(seeds)), config, overwrite=overwrite)
-    return dict(run_in_folder(folder, compute).observables)
-
-
 def run_evolve(config: EvolveConfig, out_dir: str | Path, *, quiet: bool = True, overwrite: bool = False) -> dict:
     """Kind ``deep-evolve``: :func:`evolve` into a run folder (``evolution.csv``, ``figure.png``); the observables."""
     config = as_config(EvolveConfig, config)

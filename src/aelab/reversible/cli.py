@@ -153,7 +153,7 @@ def register(app: typer.Typer) -> None:
         from aelab.cli import is_quiet
         from aelab.reversible.results import ScanResult, scan
         from aelab.reversible.scans import ScanConfig
-        from aelab.shallow.result import run_in_folder
+        from aelab.results import run_in_folder
 
         base = _error_fields(hidden=hidden, sparsity=sparsity, visible=visible, keep_prob=keep_prob,
                              threshold=threshold, bias=bias, nonzero=nonzero, trials=trials, matrices=matrices,

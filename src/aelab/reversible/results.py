@@ -21,10 +21,10 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from aelab.deep.results import as_config, run_into_folder
+from aelab.config import as_config
 from aelab.kinds import register_kind
 from aelab.record import RunRecord
-from aelab.results import RunFolder, RunResult
+from aelab.results import RunFolder, RunResult, run_into_folder
 from aelab.reversible import theory
 from aelab.reversible.config import ErrorConfig
 from aelab.reversible.scans import ScanConfig, plot_scan, resolve_threshold, scan_tables

@@ -107,6 +107,8 @@ class DataConfig(StrictModel):
             if self.samples is not None and self.samples < self.D:
                 raise ValueError(f"data.samples = {self.samples} images give a singular covariance in D = {self.D} "
                                  f"dimensions; use at least {self.D} images")
+        if self.eigenvalues is not None or self.dataset is not None:
+            self.__pydantic_fields_set__.discard("D")  # derived: follows the eigenvalues or the data set
         if self.eigenvalues is not None:
             values = self.eigenvalue_array()
             if values.size != self.D:

@@ -38,7 +38,7 @@ from pydantic import Field, model_validator
 from aelab.config import StrictModel
 from aelab.data.synthetic import Covariance
 from aelab.errors import ConfigError
-from aelab.results import RunResult
+from aelab.results import RunFolder, RunResult
 from aelab.shallow.config import DATASETS, ModelConfig, OdeConfig, OutputConfig, ShallowConfig, TrainConfig
 from aelab.shallow.sources import image_error
 
@@ -303,13 +303,13 @@ def compare_real_data(cfg: RealDataConfig | dict | str | Path, *, data: RealData
     directions, SGD on the images (``data.inputs = "images"``) and on Gaussian inputs
     (``"gaussian"``), all from one initial point; ``cfg.sides`` chooses the curves.
     """
-    from aelab.config import load_config
+    from aelab.config import as_config
     from aelab.record import RunRecord
     from aelab.shallow.problem import resolve
     from aelab.shallow.simulation import simulate
     from aelab.shallow.theory import run_theory
 
-    cfg = cfg if isinstance(cfg, RealDataConfig) else load_config(RealDataConfig, cfg)
+    cfg = as_config(RealDataConfig, cfg)
     record = RunRecord.start("shallow-real-data", cfg, seeds=list(cfg.train.seeds))
     start = _time.perf_counter()
     shallow_cfg = as_shallow_config(cfg)
@@ -355,14 +355,13 @@ def run_real_data(cfg: RealDataConfig, out_dir: str | Path, *, quiet: bool = Tru
     Run folder: ``config.json``, ``meta.json`` (``details``: gaps, PCA errors, the data),
     ``theory.csv``, ``images.csv``, ``gaussian.csv``, ``spectrum.csv`` and ``figure.png``.
     """
-    from aelab.record import RunRecord
-    from aelab.results import RunFolder
-    from aelab.shallow.result import run_in_folder
+    from aelab.results import run_into_folder
 
-    folder = RunFolder.create(out_dir, RunRecord.start("shallow-real-data", cfg, seeds=list(cfg.train.seeds)), cfg,
-                              overwrite=overwrite)
-    result = run_in_folder(folder, lambda: compare_real_data(cfg, data=data, data_dir=data_dir, progress=not quiet))
-    return {"gaps": result.gaps, **result.observables, "pca_errors": result.record.details["pca_errors"]}
+    observables = run_into_folder(RealDataResult.kind, cfg, out_dir,
+                                  lambda: compare_real_data(cfg, data=data, data_dir=data_dir, progress=not quiet),
+                                  seeds=cfg.train.seeds, overwrite=overwrite)
+    details = RunFolder(out_dir).record.details
+    return {"gaps": details["gaps"], **observables, "pca_errors": details["pca_errors"]}
 
 
 def plot_real_data(cfg: RealDataConfig, tables: dict[str, pd.DataFrame], pca: list[float],

@@ -28,19 +28,14 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from aelab.config import as_config
 from aelab.errors import DivergenceError
 from aelab.kinds import register_kind
 from aelab.record import RunRecord
-from aelab.results import RunFolder, RunResult
+from aelab.results import RunResult, run_into_folder
 from aelab.shallow.config import ShallowConfig
 
-__all__ = ["ShallowResult", "run", "run_shallow", "run_in_folder", "plot_run"]
-
-
-def _as_config(config) -> ShallowConfig:
-    from aelab.config import load_config
-
-    return config if isinstance(config, ShallowConfig) else load_config(ShallowConfig, config)
+__all__ = ["ShallowResult", "run", "run_shallow", "plot_run"]
 
 
 class ShallowResult(RunResult):
@@ -136,7 +131,7 @@ def run(config: ShallowConfig | dict | str | Path, *, theory: bool = True, simul
     from aelab.shallow.simulation import simulate as simulate_seeds
     from aelab.shallow.theory import run_theory
 
-    config = _as_config(config)
+    config = as_config(ShallowConfig, config)
     config.check_memory(theory=theory, simulation=simulation, workers=workers, allow=ignore_memory)
     record = RunRecord.start("shallow", config, seeds=list(config.train.seeds), options={"workers": workers})
     start = _time.perf_counter()
@@ -173,25 +168,12 @@ def run_shallow(config: ShallowConfig, out_dir: str | Path, *, quiet: bool = Tru
                 ignore_memory: bool = False) -> dict[str, Any]:
     """:func:`run` into a run folder (started before any work, so that a killed run says ``running``);
     returns the final observables. A failure is recorded in ``meta.json`` with what was computed."""
-    config = _as_config(config)
+    config = as_config(ShallowConfig, config)
     config.check_memory(theory=theory, simulation=simulation, workers=workers, allow=ignore_memory)
-    folder = RunFolder.create(out_dir, RunRecord.start("shallow", config, seeds=list(config.train.seeds),
-                                                       options={"workers": workers}), config, overwrite=overwrite)
-    result = run_in_folder(folder, lambda: run(config, theory=theory, simulation=simulation, progress=not quiet,
-                                               workers=workers, ignore_memory=True))
-    return dict(result.observables)
-
-
-def run_in_folder(folder: RunFolder, compute):
-    """Run ``compute()`` (which returns a result) for a started ``folder``: save the result, or record the
-    failure (a divergence's tables included) and re-raise."""
-    try:
-        result = compute()
-    except BaseException as exc:
-        folder.fail(exc)
-        raise
-    result.save(folder)
-    return result
+    return run_into_folder("shallow", config, out_dir, lambda: run(config, theory=theory, simulation=simulation,
+                                                                   progress=not quiet, workers=workers,
+                                                                   ignore_memory=True),
+                           seeds=config.train.seeds, options={"workers": workers}, overwrite=overwrite)
 
 
 def plot_run(config: ShallowConfig, theory: pd.DataFrame | None, simulation: pd.DataFrame | None,

@@ -201,9 +201,9 @@ def run(config: TrainConfig | dict | str | Path, *, out: str | Path | None = Non
     Training writes the run folder ``out`` as it goes (history, checkpoints, figures, the run
     record); ``out=None`` keeps everything in memory. See :func:`run_training` for the rest.
     """
-    from aelab.config import load_config
+    from aelab.config import as_config
 
-    config = config if isinstance(config, TrainConfig) else load_config(TrainConfig, config)
+    config = as_config(TrainConfig, config)
     return run_training(config, out, resume=resume, device=device, quiet=not progress, arrays=arrays,
                         figures=figures, overwrite=overwrite, ignore_memory=ignore_memory)
 
