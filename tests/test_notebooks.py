@@ -24,6 +24,8 @@ import aelab  # noqa: E402
 EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
 #: notebooks run by the suite; each must finish in well under a minute at its quick size
 NOTEBOOKS = ["01_shallow_power_law.ipynb", "03_sweep_to_xarray.ipynb"]
+#: notebooks whose API is still changing: run only with AELAB_TEST_PENDING_NOTEBOOKS=1
+PENDING = ["02_deep_advisor.ipynb"]
 KERNEL = "python3"
 CELL_TIMEOUT_S = 300
 
@@ -69,8 +71,10 @@ def execute(path: Path, workdir: Path, kernel_specs: Path, monkeypatch) -> nbfor
     return nb
 
 
-@pytest.mark.parametrize("name", NOTEBOOKS)
+@pytest.mark.parametrize("name", NOTEBOOKS + PENDING)
 def test_notebook_runs(name, tmp_path, kernel_specs, monkeypatch):
+    if name in PENDING and os.environ.get("AELAB_TEST_PENDING_NOTEBOOKS") != "1":
+        pytest.skip(f"{name}: its API (aelab.deep) is changing; AELAB_TEST_PENDING_NOTEBOOKS=1 runs it")
     nb = execute(EXAMPLES / name, tmp_path, kernel_specs, monkeypatch)
     code = [c for c in nb.cells if c.cell_type == "code"]
     assert code and all(c.get("execution_count") for c in code), "every code cell ran"
