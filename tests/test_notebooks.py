@@ -23,9 +23,9 @@ import aelab  # noqa: E402
 
 EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
 #: notebooks run by the suite; each must finish in well under a minute at its quick size
-NOTEBOOKS = ["01_shallow_power_law.ipynb", "03_sweep_to_xarray.ipynb"]
+NOTEBOOKS = ["01_shallow_power_law.ipynb", "02_deep_advisor.ipynb", "03_sweep_to_xarray.ipynb"]
 #: notebooks whose API is still changing: run only with AELAB_TEST_PENDING_NOTEBOOKS=1
-PENDING = ["02_deep_advisor.ipynb"]
+PENDING: list[str] = []
 KERNEL = "python3"
 CELL_TIMEOUT_S = 300
 
