@@ -25,7 +25,8 @@ import numpy as np
 from aelab.activations import Activation
 from aelab.data.synthetic import Covariance
 
-__all__ = ["State", "OrderParameters", "order_parameters", "state_from_weights", "population_pmse"]
+__all__ = ["State", "OrderParameters", "order_parameters", "second_moments", "state_from_weights",
+           "population_pmse"]
 
 
 @dataclass(frozen=True)
@@ -66,7 +67,8 @@ class OrderParameters:
     pmse: float
 
 
-def _second_moments(state: State, cov: Covariance) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+def second_moments(state: State, cov: Covariance) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Q, R, T, T0 of a state (the module docstring's formulas)."""
     D, K = cov.D, state.K
     w = cov.eigenvalues / D
     A, B, S = state.A, state.B, state.S
@@ -90,7 +92,7 @@ def population_pmse(Q: np.ndarray, R: np.ndarray, T0: np.ndarray, bias: np.ndarr
 
 def order_parameters(state: State, cov: Covariance, act: Activation) -> OrderParameters:
     """The order parameters and population error of a state."""
-    Q, R, T, T0 = _second_moments(state, cov)
+    Q, R, T, T0 = second_moments(state, cov)
     pmse = population_pmse(Q, R, T0, state.bias, cov.trace / cov.D, act)
     return OrderParameters(Q=Q, R=R, T=T, T0=T0, bias=state.bias.copy(), pmse=pmse)
 
