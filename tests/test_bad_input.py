@@ -363,6 +363,20 @@ def test_the_documented_lax_cases_are_refused(capsys, tmp_path, out):
     assert_bad_input(capsys, ["train", path, "--out", out], "train.seed", out=out)
 
 
+def test_yaml_merge_keys_may_be_overridden(capsys, tmp_path):
+    path = tmp_path / "c.yaml"
+    path.write_text("defaults: &d {K: 1, activation: erf}\nmodel:\n  <<: *d\n  K: 3\n")
+    import yaml
+
+    from aelab.config import read_config_file
+    from aelab.errors import ConfigError
+
+    assert read_config_file(path)["model"] == {"K": 3, "activation": "erf"} == yaml.safe_load(path.read_text())["model"]
+    path.write_text("defaults: &d {K: 1}\nmodel:\n  <<: *d\n  K: 3\n  K: 4\n")
+    with pytest.raises(ConfigError, match="line 5: duplicate key 'K'"):
+        read_config_file(path)
+
+
 def test_floats_still_take_integers_and_yaml_exponents(capsys, tmp_path):
     path = tmp_path / "c.yaml"
     path.write_text("train:\n  lr: 1\node:\n  rtol: 1e-6\n")

@@ -96,9 +96,10 @@ class _Loader(yaml.SafeLoader):
 
     def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
         if isinstance(node, yaml.MappingNode):
-            self.flatten_mapping(node)
             seen: dict[Any, int] = {}
-            for key_node, _ in node.value:
+            for key_node, _ in node.value:  # the keys written here; merged ones (<<) may be overridden
+                if key_node.tag == "tag:yaml.org,2002:merge":
+                    continue
                 key = self.construct_object(key_node, deep=deep)
                 try:
                     first = seen.get(key)
