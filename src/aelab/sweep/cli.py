@@ -44,8 +44,6 @@ def register(app: typer.Typer) -> None:
         quiet = is_quiet(ctx, quiet)
         name = executor or ("dask" if scheduler else "processes")
         pool = make_executor(name, max_workers=max_workers, scheduler=scheduler)
-        if max_points < 1:
-            raise ConfigError(f"--max-points {max_points}: expected a whole number >= 1")
         if not dry_run:
             check_writable_dir(out, "--out")
         spec = load_grid(grid, max_points=max_points)

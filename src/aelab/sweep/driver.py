@@ -10,7 +10,6 @@ from pathlib import Path
 from typing import Any
 
 from aelab.config import validate_config
-from aelab.errors import ConfigError
 from aelab.progress import progress_bar
 from aelab.sweep.executors import Executor, make_executor
 from aelab.sweep.grid import MAX_POINTS, Grid, load_grid, point_table
