@@ -37,6 +37,7 @@ _IGNORE_MEMORY = typer.Option(False, "--ignore-memory", help="Run even when the 
 _PER_LAYER = 128  # a resolved setting and its state evolution: per-layer arrays and activation lists
 _PER_CELL_LAYER = 48  # a phase diagram: gamma, rho, taubar^2, S, V... per cell and layer (float64)
 _PER_CELL = 640  # a phase diagram: quadrature temporaries, phases and the table, per cell
+_NO_MACHINE = 2.0**50  # bytes (1 PiB): beyond this an estimate need not be summed to the end
 
 
 def evolve_bytes(depth: int) -> float:
@@ -80,7 +81,7 @@ def simulate_bytes(cfg, width: int, samples: int, dtype: str, host_weights: bool
 
     itemsize = 4 if dtype == "float32" else 8
     budget = inspect.signature(simulate).parameters["max_memory"].default
-    weights, largest, units = _widths(width, cfg.alpha, cfg.depth, cap=1e30 / itemsize)
+    weights, largest, units = _widths(width, cfg.alpha, cfg.depth, cap=_NO_MACHINE / itemsize)
     per_draw = weights * itemsize
     if per_draw <= budget:
         batch = max(1, min(samples, 64, int(budget // max(per_draw, 1))))
