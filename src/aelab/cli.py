@@ -18,6 +18,17 @@ import typer
 from aelab import __version__
 from aelab.errors import AelabError
 
+try:  # typer ships its own copy of click; its exceptions are those raised
+    from typer._click import exceptions as _typer_click
+except ImportError:  # pragma: no cover - an older typer on click itself
+    _typer_click = click.exceptions
+
+_EXIT = tuple({typer.Exit, click.exceptions.Exit, _typer_click.__dict__.get("Exit", click.exceptions.Exit)})
+_USAGE = tuple({click.exceptions.UsageError, _typer_click.UsageError})
+_NO_ARGS = tuple({click.exceptions.NoArgsIsHelpError, _typer_click.NoArgsIsHelpError})
+_CLICK = tuple({click.exceptions.ClickException, _typer_click.ClickException})
+_ABORT = tuple({typer.Abort, click.exceptions.Abort, _typer_click.__dict__.get("Abort", click.exceptions.Abort)})
+
 __all__ = ["app", "main", "is_quiet"]
 
 app = typer.Typer(
@@ -80,15 +91,47 @@ def _register_areas() -> None:
 _register_areas()
 
 
+def _one_line(text: str) -> str:
+    return " ".join(str(text).split())
+
+
+def _usage_error(exc) -> str:
+    """A usage error as one line: what is wrong, naming the option, and where to find help."""
+    message = _one_line(exc.format_message())
+    if exc.ctx is not None:
+        message += f" (see {exc.ctx.command_path} --help)"
+    return message
+
+
 def main(argv: list[str] | None = None) -> int:
-    """Run the command line and return its exit code."""
+    """Run the command line and return its exit code.
+
+    Every error is reported as one line on stderr (``error: ...``) without a traceback, except
+    a bug (an unexpected exception), whose traceback is printed with exit code 1.
+    """
     try:
-        app(args=argv, prog_name="aelab", standalone_mode=True)
-    except SystemExit as exc:  # usage errors (2), --help and --version (0), typer.Exit
+        rv = app(args=argv, prog_name="aelab", standalone_mode=False)
+    except _EXIT as exc:  # --help, --version, typer.Exit
+        return exc.exit_code
+    except _NO_ARGS as exc:  # a group without a command: its help
+        text = exc.format_message()
+        if text.strip():
+            click.echo(text, err=True)
+        return exc.exit_code
+    except _USAGE as exc:  # unknown option, bad value, missing argument
+        click.echo(f"error: {_usage_error(exc)}", err=True)
+        return 2
+    except _CLICK as exc:  # e.g. a file typer could not open
+        click.echo(f"error: {_one_line(exc.format_message())}", err=True)
+        return exc.exit_code
+    except _ABORT:  # Ctrl-C (click turns KeyboardInterrupt into Abort)
+        click.echo("interrupted", err=True)
+        return 130
+    except SystemExit as exc:
         code = exc.code
         return code if isinstance(code, int) else (0 if code is None else 1)
     except AelabError as exc:
-        click.echo(f"error: {exc}", err=True)
+        click.echo(f"error: {_one_line(exc)}", err=True)
         return exc.exit_code
     except KeyboardInterrupt:
         click.echo("interrupted", err=True)
@@ -96,7 +139,7 @@ def main(argv: list[str] | None = None) -> int:
     except Exception:  # a bug: show the traceback, fail with 1
         traceback.print_exc()
         return 1
-    return 0
+    return rv if isinstance(rv, int) and not isinstance(rv, bool) else 0
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -1,4 +1,8 @@
-"""Checks of what a run needs from the machine, made before any work starts."""
+"""Checks made before any work starts: an output folder that can be written, enough memory.
+
+Each check fails with a one-line :class:`aelab.errors.ConfigError` (exit code 2) that names
+what is wrong and what to change, and creates nothing when it fails.
+"""
 
 from __future__ import annotations
 
@@ -7,32 +11,39 @@ from pathlib import Path
 
 from aelab.errors import ConfigError
 
-__all__ = ["check_writable_dir", "check_memory", "available_memory_bytes"]
+__all__ = ["check_writable_dir", "available_memory_bytes", "check_memory", "format_bytes", "IGNORE_MEMORY_ENV"]
+
+IGNORE_MEMORY_ENV = "AELAB_IGNORE_MEMORY"
 
 
-def check_writable_dir(path: str | Path, option: str = "--out") -> None:
-    """Raise a :class:`ConfigError` naming ``path`` unless it is (or can be created as) a writable folder.
+def check_writable_dir(path: str | Path, option: str = "--out") -> Path:
+    """Check that ``path`` is a folder that can be written, or can be created as one.
 
-    Nothing is created: the nearest existing ancestor must be a writable folder.
+    Nothing is created: the nearest existing ancestor must be a writable folder. Raises a
+    :class:`ConfigError` naming ``option`` and the path otherwise (a regular file on the way, a
+    read-only folder or file system). Returns ``path`` as a :class:`Path`.
     """
-    path = Path(path)
-    if path.exists():
-        if not path.is_dir():
-            raise ConfigError(f"{option} {path}: exists and is not a folder")
-        if not os.access(path, os.W_OK | os.X_OK):
-            raise ConfigError(f"{option} {path}: the folder is not writable")
-        return
-    parent = path.parent
-    while not parent.exists():
-        parent = parent.parent
-    if not parent.is_dir():
-        raise ConfigError(f"{option} {path}: {parent} is not a folder")
-    if not os.access(parent, os.W_OK | os.X_OK):
-        raise ConfigError(f"{option} {path}: cannot create it ({parent} is not writable)")
+    target = Path(path)
+    probe = target
+    while not probe.exists():
+        if probe.is_symlink():  # a dangling link: its target's folder would be created
+            raise ConfigError(f"{option} {target}: {probe} is a broken symbolic link")
+        parent = probe.parent
+        if parent == probe:
+            break
+        probe = parent
+    if not probe.is_dir():
+        where = "exists and is not a folder" if probe == target else f"{probe} is not a folder"
+        raise ConfigError(f"{option} {target}: {where}")
+    if not os.access(probe, os.W_OK | os.X_OK):
+        where = "is not writable" if probe == target else f"cannot be created ({probe} is not writable)"
+        raise ConfigError(f"{option} {target}: {where}")
+    return target
 
 
 def available_memory_bytes() -> int | None:
-    """The memory this machine can give a new allocation (MemAvailable of /proc/meminfo), or None."""
+    """Memory available to new allocations without swapping (``MemAvailable`` of
+    ``/proc/meminfo``; psutil where that file is missing), or None when unknown."""
     try:
         with open("/proc/meminfo", encoding="ascii") as fh:
             for line in fh:
@@ -42,22 +53,44 @@ def available_memory_bytes() -> int | None:
         pass
     try:
         import psutil
-
-        return int(psutil.virtual_memory().available)
     except ImportError:
+        return None
+    try:
+        return int(psutil.virtual_memory().available)
+    except Exception:  # noqa: BLE001 - an unknown platform: no check
         return None
 
 
-def _gib(n: float) -> str:
-    return f"{n / 2**30:.3g} GiB" if n >= 2**28 else f"{n / 2**20:.3g} MiB"
+def format_bytes(n: float) -> str:
+    """``16106127360`` -> ``"15 GiB"`` (three significant digits, binary units)."""
+    for unit, scale in (("TiB", 2**40), ("GiB", 2**30), ("MiB", 2**20), ("KiB", 2**10)):
+        if n >= scale:
+            value = n / scale
+            return f"{value:.0f} {unit}" if value >= 1000 else f"{value:.3g} {unit}"
+    return f"{int(n)} B"
+
+
+def _ignored() -> bool:
+    return os.environ.get(IGNORE_MEMORY_ENV, "").strip().lower() not in ("", "0", "false", "no")
 
 
 def check_memory(needed_bytes: float, *, what: str, hint: str, allow: bool = False) -> None:
-    """Refuse work whose memory estimate exceeds what the machine has free (a :class:`ConfigError`,
-    before anything is allocated). ``allow`` (``--ignore-memory``) or ``AELAB_IGNORE_MEMORY=1`` skips it."""
-    if allow or os.environ.get("AELAB_IGNORE_MEMORY") == "1":
+    """Refuse a computation whose memory estimate exceeds the memory available now.
+
+    Args:
+        needed_bytes: the estimate, computed from the options before anything is allocated.
+        what: what needs the memory, e.g. ``"aelab deep simulate"``.
+        hint: what to lower, e.g. ``"lower --width or --depth"``.
+        allow: skip the check (an ``--ignore-memory`` option); the environment variable
+            ``AELAB_IGNORE_MEMORY=1`` skips it too.
+
+    Raises:
+        ConfigError: "WHAT needs about 15 GiB, this machine has 8 GiB free; HINT (or --ignore-memory)".
+    """
+    if allow or _ignored():
         return
     free = available_memory_bytes()
-    if free is not None and needed_bytes > free:
-        raise ConfigError(f"{what} needs about {_gib(needed_bytes)}, this machine has {_gib(free)} free; {hint} "
-                          "(or --ignore-memory)")
+    if free is None or needed_bytes <= free:
+        return
+    raise ConfigError(f"{what} needs about {format_bytes(needed_bytes)}, this machine has "
+                      f"{format_bytes(free)} free; {hint} (or --ignore-memory)")

@@ -84,8 +84,9 @@ def check_file(path: str | Path, expected: tuple[str, ...], *, cache: str | Path
     digest = file_digest(path, cache=cache) if use_record else sha256_file(path)
     if digest in expected:
         return "ok"
-    if use_record:  # never trust a recorded mismatch: hash again
-        forget(path, cache=cache)
+    # never keep a record of a file that does not match: it may say "ok" for a file changed with
+    # its size and modification time kept; the next check hashes it again
+    forget(path, cache=cache)
     return "mismatch"
 
 

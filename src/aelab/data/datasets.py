@@ -25,7 +25,7 @@ from aelab.data.readers import DataFormatError, read_cifar_python, read_idx, rea
 from aelab.data.registry import DatasetSpec, Form, get_spec
 from aelab.errors import ConfigError
 
-__all__ = ["Dataset", "load_dataset", "find_form", "fetch_hint", "source_key", "CACHE_FORMAT"]
+__all__ = ["Dataset", "load_dataset", "find_form", "fetch_hint", "source_key", "drop_cached", "CACHE_FORMAT"]
 
 #: Bumped whenever decoding changes, so old caches are not reused.
 CACHE_FORMAT = 1
@@ -187,6 +187,22 @@ def _locate(name: str, split: str, data_dir: str | Path | None) -> tuple[Dataset
         )
     folder = spec.folder(root, form)
     return spec, form, folder, [folder / f.name for f in form.files_for(split)]
+
+
+def drop_cached(name: str, splits, *, cache_dir: str | Path | None = None) -> list[Path]:
+    """Remove the decoded arrays and spectra cached for ``splits`` of data set ``name``, whatever
+    their source key (after a failed verification: they may come from other bytes than those
+    now on disk). Returns what was removed."""
+    root = paths.cache_dir(cache_dir)
+    removed = []
+    for split in splits:
+        for entry in [*(root / "datasets").glob(f"{name}-{split}-*"), *(root / "spectra").glob(f"{name}-{split}-*")]:
+            if entry.is_dir():
+                shutil.rmtree(entry, ignore_errors=True)
+            else:
+                entry.unlink(missing_ok=True)
+            removed.append(entry)
+    return removed
 
 
 def source_key(name: str, split: str = "train", *, data_dir: str | Path | None = None) -> str:

@@ -301,6 +301,10 @@ def fetch(
 
 
 def _statuses(spec: DatasetSpec, root: Path, *, use_record: bool, cache_dir: str | Path | None) -> list[FileStatus]:
+    """The state of each file; a mismatch drops the file's record of verification (in
+    :func:`check_file`) and the arrays decoded from it, so neither is served again."""
+    from aelab.data.datasets import drop_cached
+
     out = []
     for form in spec.forms:
         folder = spec.folder(root, form)
@@ -309,6 +313,9 @@ def _statuses(spec: DatasetSpec, root: Path, *, use_record: bool, cache_dir: str
             state = check_file(path, file.sha256, cache=cache_dir, use_record=use_record)
             if use_record is False and state == "ok":
                 file_digest(path, cache=cache_dir)  # refresh the record
+            if state == "mismatch":
+                drop_cached(spec.name, [s for s, names in form.splits.items() if file.name in names],
+                            cache_dir=cache_dir)
             out.append(FileStatus(spec.name, form.name, file.name, path, state))
     return out
 

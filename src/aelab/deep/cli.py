@@ -33,6 +33,72 @@ _OUTACT = typer.Option("linear", "--output-activation", help="phi_0, applied to 
 _CSV = typer.Option(False, "--csv", help="Print the table as CSV.")
 _JSON = typer.Option(False, "--json", help="Print JSON (setting, summary, layers).")
 _QUIET = typer.Option(False, "--quiet", "-q", help="No progress bars.")
+_IGNORE_MEMORY = typer.Option(False, "--ignore-memory", help="Run even when the memory estimate exceeds the "
+                              "free memory (also AELAB_IGNORE_MEMORY=1).")
+
+# Memory estimates, in bytes, computed from the options before anything is allocated.
+_PER_LAYER = 128  # a resolved setting and its state evolution: per-layer arrays and activation lists
+_PER_CELL_LAYER = 48  # a phase diagram: gamma, rho, taubar^2, S, V... per cell and layer (float64)
+_PER_CELL = 640  # a phase diagram: quadrature temporaries, phases and the table, per cell
+_NO_MACHINE = 2.0**50  # bytes (1 PiB): beyond this an estimate need not be summed to the end
+
+
+def evolve_bytes(depth: int) -> float:
+    """Memory of ``aelab deep evolve`` at depth L (the per-layer arrays of the setting and the table)."""
+    return float(_PER_LAYER) * (depth + 2)
+
+
+def phase_diagram_bytes(points: int, depth: int) -> float:
+    """Memory of ``aelab deep phase-diagram``: points^2 cells, each with its trajectory over the layers."""
+    return float(points) ** 2 * (_PER_CELL_LAYER * (depth + 2) + _PER_CELL)
+
+
+def _widths(width: int, alpha, depth: int, cap: float) -> tuple[float, float, float]:
+    """(sum of n_l n_(l-1), largest n_l n_(l-1), sum of n_l) for n_0 = width and n_l =
+    max(1, round(n_(l-1) alpha_l)), as :func:`aelab.deep.monte_carlo.widths_for`; stops summing
+    once the weights exceed ``cap`` entries, and jumps over layers of constant width."""
+    total = largest = 0.0
+    units = float(width)
+    n_prev = int(width)
+    for layer in range(depth):
+        a = float(alpha[layer]) if isinstance(alpha, list) else float(alpha)
+        n = max(1, int(round(n_prev * a)))
+        size = float(n) * n_prev
+        if n == n_prev and not isinstance(alpha, list):  # constant from here on
+            rest = depth - layer
+            return total + rest * size, max(largest, size), units + rest * n
+        total, largest, units = total + size, max(largest, size), units + n
+        if total > cap:
+            break
+        n_prev = n
+    return total, largest, units
+
+
+def simulate_bytes(cfg, width: int, samples: int, dtype: str, host_weights: bool = True) -> float:
+    """Memory of ``aelab deep simulate``: the weights of a batch of draws (width^2 x depth x
+    the dtype's size, when they fit in the simulation's weight budget; else the largest layer),
+    the activations of every layer, and the per-layer results."""
+    import inspect
+
+    from aelab.deep.monte_carlo import simulate
+
+    itemsize = 4 if dtype == "float32" else 8
+    budget = inspect.signature(simulate).parameters["max_memory"].default
+    weights, largest, units = _widths(width, cfg.alpha, cfg.depth, cap=_NO_MACHINE / itemsize)
+    per_draw = weights * itemsize
+    if per_draw <= budget:
+        batch = max(1, min(samples, 64, int(budget // max(per_draw, 1))))
+        stored = batch * per_draw
+    else:
+        batch, stored = 1, largest * itemsize
+    host = 3.0 * batch * units * itemsize + evolve_bytes(cfg.depth) + 6.0 * samples * cfg.depth * 8
+    return host + (stored if host_weights else 0.0)
+
+
+def _check_memory(needed: float, command: str, hint: str, allow: bool) -> None:
+    from aelab.limits import check_memory
+
+    check_memory(needed, what=f"aelab deep {command}", hint=hint, allow=allow)
 
 
 _FIELD = re.compile(r"(^|; )([a-z_][a-z0-9_]*(?:\.[a-z0-9_]+)*):")
@@ -134,7 +200,7 @@ def register(app: typer.Typer) -> None:
         sigma_w_sq: str = _SW, sigma_b_sq: str = _SB, sigma_v_sq: str = _SV, alpha: str = _ALPHA,
         input_variance: float = _TAU0, input_activation: str = _INACT, output_activation: str = _OUTACT,
         method: str = typer.Option("auto", "--method", help="auto, kernel or reference."),
-        csv: bool = _CSV, as_json: bool = _JSON,
+        csv: bool = _CSV, as_json: bool = _JSON, ignore_memory: bool = _IGNORE_MEMORY,
     ) -> None:
         """Theorem 1 per layer: gamma_{l+1}, rho_{l+1}, taubar_l^2 and the law S_l, V_l of xhat_l."""
         _exclusive(csv, as_json)
@@ -144,6 +210,7 @@ def register(app: typer.Typer) -> None:
         cfg = validated(EvolveConfig, {"network": _network(
             encoder, decoder, bottleneck, depth, sigma_w_sq, sigma_b_sq, sigma_v_sq, alpha, input_variance,
             input_activation, output_activation), "method": method})
+        _check_memory(evolve_bytes(cfg.network.depth), "evolve", "lower --depth", ignore_memory)
         result = evolve(cfg)
         _emit(result.table, COLUMNS, result.summary, cfg.network.model_dump(), csv=csv, js=as_json,
               title="state evolution (Li & Nguyen 2019, Thm 1): row l has gamma_(l+1), rho_(l+1), taubar_l^2, "
@@ -163,7 +230,7 @@ def register(app: typer.Typer) -> None:
         device: str = typer.Option(None, "--device", help="torch device (default: cuda when present, else cpu)."),
         weights: str = typer.Option("gaussian", "--weights", help="gaussian, bernoulli, uniform or laplace."),
         input_kind: str = typer.Option("gaussian", "--input", help="gaussian, or sign (+1/-1 halves, as App. B)."),
-        csv: bool = _CSV, as_json: bool = _JSON, quiet: bool = _QUIET,
+        csv: bool = _CSV, as_json: bool = _JSON, quiet: bool = _QUIET, ignore_memory: bool = _IGNORE_MEMORY,
     ) -> None:
         """Random networks: the same columns as ``evolve``, averaged over draws, with standard errors."""
         _exclusive(csv, as_json)
@@ -177,6 +244,10 @@ def register(app: typer.Typer) -> None:
                                 input_variance, input_activation, output_activation),
             "monte_carlo": {"width": width, "samples": samples, "seed": seed, "dtype": dtype, "backend": backend,
                             "device": device, "weights": weights, "input": input_kind}})
+        mc = cfg.monte_carlo
+        on_host = mc.backend == "numpy" or mc.device == "cpu"  # torch on a GPU keeps the weights there
+        _check_memory(simulate_bytes(cfg.network, mc.width, mc.samples, mc.dtype, host_weights=on_host), "simulate",
+                      "lower --width or --depth", ignore_memory)
         result = simulate(cfg, progress=not (is_quiet(ctx, quiet) or csv or as_json))
         names = list(COLUMNS) + [f"{n}_se" for n in ESTIMATORS]
         setting = {**cfg.network.model_dump(), **cfg.monte_carlo.model_dump()}
@@ -198,7 +269,7 @@ def register(app: typer.Typer) -> None:
         sigma_v_sq: float = typer.Option(0.0, "--sigma-v-sq", help="Decoder bias variance (w-b)."),
         out: Path = typer.Option(None, "--out", "-o", help="Run folder (default runs/deep/phase-diagram)."),
         overwrite: bool = typer.Option(False, "--overwrite", help="Replace the run in --out."),
-        quiet: bool = _QUIET,
+        quiet: bool = _QUIET, ignore_memory: bool = _IGNORE_MEMORY,
     ) -> None:
         """A phase diagram: figure (phase_diagram.png) and data (phase_diagram.csv) in a run folder."""
         from aelab.cli import is_quiet
@@ -213,6 +284,8 @@ def register(app: typer.Typer) -> None:
             "x_range": None if x_range is None else _range(x_range, "--x-range"),
             "y_range": None if y_range is None else _range(y_range, "--y-range"), "points": points,
             "alpha": alpha, "input_variance": input_variance, "sigma_v_sq": sigma_v_sq})
+        _check_memory(phase_diagram_bytes(cfg.points, cfg.depth), "phase-diagram", "lower --points or --depth",
+                      ignore_memory)
         path = out if out is not None else Path("runs") / "deep" / "phase-diagram"
         folder = RunFolder.create(path, RunRecord.start(PhaseDiagramResult.kind, cfg), cfg, overwrite=overwrite)
         result = run_in_folder(folder, lambda: phase_diagram(cfg))

@@ -32,7 +32,9 @@ def register(app: typer.Typer) -> None:
             return
         if not name:
             raise ConfigError("give a figure name, or --list to see them")
-        folder = out if out is not None else Path("runs") / "reproduce" / name
+        from aelab.limits import check_writable_dir
+
+        folder = check_writable_dir(out if out is not None else Path("runs") / "reproduce" / name, "--out")
         run_reproduction(name, folder, quick=quick, seed=seed, quiet=is_quiet(ctx, quiet), overwrite=overwrite,
                          resume=resume)
         if not is_quiet(ctx, quiet):

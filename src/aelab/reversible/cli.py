@@ -30,6 +30,24 @@ _MATRICES = typer.Option(10, "--matrices", help="Independent weight draws the tr
 _PRECISION = typer.Option("single", "--precision", help="Floating point of the simulation: single or double.")
 _SEED = typer.Option(0, "--seed", help="Seed of every random draw.")
 _NO_RELU = typer.Option(False, "--no-relu", help="Linear inference h^ = W^T x + b (case (a) with b = 0).")
+_IGNORE_MEMORY = typer.Option(False, "--ignore-memory", help="Run even when the memory estimate exceeds the "
+                              "free memory (also AELAB_IGNORE_MEMORY=1).")
+_PER_TRIAL = 256  # bytes of per-draw results (errors per layer, support counts) kept until the end
+_ARRAYS = 6  # layer-sized arrays alive at once per layer: generated, masks, inferred, differences
+
+
+def error_bytes(config) -> float:
+    """Memory of ``aelab reversible error``, from the options: the weights of one net (hidden x
+    visible x the precision's size, per layer), the batched activations of every layer, and the
+    per-draw results (trials)."""
+    from aelab.reversible.simulate import _BUDGET  # elements of one batched layer array
+
+    widths = config.all_widths()
+    itemsize = 4 if config.precision == "single" else 8
+    weights = float(sum(widths[i] * widths[i + 1] for i in range(len(widths) - 1)))
+    batch = float(min(_BUDGET, config.trials * max(widths)))  # one batch of draws, per layer
+    activations = _ARRAYS * len(widths) * batch + config.sparsity * batch
+    return itemsize * (weights + activations) + _PER_TRIAL * float(config.trials) * len(widths)
 
 
 def _widths(text: str | None) -> tuple[int, ...] | None:
@@ -95,6 +113,7 @@ def register(app: typer.Typer) -> None:
         seed: int = _SEED, no_relu: bool = _NO_RELU,
         json_out: bool = typer.Option(False, "--json", help="Print one JSON object (relative_error, "
                                       "relative_error_sem, theory, ...)."),
+        ignore_memory: bool = _IGNORE_MEMORY,
     ) -> None:
         """Measured recovery error of one setting, its standard error and the closed-form prediction."""
         import json
@@ -106,6 +125,10 @@ def register(app: typer.Typer) -> None:
             hidden=hidden, sparsity=sparsity, visible=visible, keep_prob=keep_prob, threshold=threshold, bias=bias,
             nonzero=nonzero, trials=trials, matrices=matrices, precision=precision, seed=seed, layers=layers,
             widths=_widths(widths), relu=not no_relu))
+        from aelab.limits import check_memory
+
+        check_memory(error_bytes(config), what="aelab reversible error",
+                     hint="lower --hidden, --visible or --trials", allow=ignore_memory)
         result = measured_error(config).measurement
         if json_out:
             typer.echo(json.dumps(result, indent=2))

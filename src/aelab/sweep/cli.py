@@ -7,6 +7,7 @@ from pathlib import Path
 import typer
 
 from aelab.errors import AelabError, ConfigError
+from aelab.sweep.grid import MAX_POINTS
 
 
 def register(app: typer.Typer) -> None:
@@ -28,10 +29,13 @@ def register(app: typer.Typer) -> None:
         skip_failed: bool = typer.Option(False, "--skip-failed", help="Keep failed points as they are; "
                                          "by default they run again."),
         dry_run: bool = typer.Option(False, "--dry-run", help="Validate the grid and list the points; run nothing."),
+        max_points: int = typer.Option(MAX_POINTS, "--max-points", help="Refuse a larger grid (its size is "
+                                       "known from the axes before any point is computed)."),
         quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar or summary."),
     ) -> None:
         """Run every unfinished point of GRID into DIR, then write DIR/results.csv and DIR/results.nc."""
         from aelab.cli import is_quiet
+        from aelab.limits import check_writable_dir
         from aelab.sweep.driver import run_sweep
         from aelab.sweep.executors import make_executor
         from aelab.sweep.grid import load_grid
@@ -40,7 +44,9 @@ def register(app: typer.Typer) -> None:
         quiet = is_quiet(ctx, quiet)
         name = executor or ("dask" if scheduler else "processes")
         pool = make_executor(name, max_workers=max_workers, scheduler=scheduler)
-        spec = load_grid(grid)
+        if not dry_run:
+            check_writable_dir(out, "--out")
+        spec = load_grid(grid, max_points=max_points)
         if dry_run:
             store = SweepStore(out)
             for point in spec.points:
@@ -50,6 +56,8 @@ def register(app: typer.Typer) -> None:
             dims = ", ".join(f"{g.dim} ({len(g)})" for g in spec.groups) or "none"
             typer.echo(f"{spec.size} points of {spec.kind.name!r}; dimensions: {dims}")
             return
+        if not quiet:
+            typer.echo(f"sweep {spec.name}: {spec.size} points of {spec.kind.name!r} into {out}")
         try:
             report = run_sweep(spec, out, executor=pool, retry_failed=not skip_failed, quiet=quiet)
         finally:

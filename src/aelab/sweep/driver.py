@@ -10,10 +10,9 @@ from pathlib import Path
 from typing import Any
 
 from aelab.config import validate_config
-from aelab.errors import ConfigError
 from aelab.progress import progress_bar
 from aelab.sweep.executors import Executor, make_executor
-from aelab.sweep.grid import Grid, load_grid, point_table
+from aelab.sweep.grid import MAX_POINTS, Grid, load_grid, point_table
 from aelab.sweep.store import COMPLETE, FAILED, PENDING, PointOutcome, PointTask, SweepStore, execute_point, \
     record_failure
 
@@ -65,7 +64,7 @@ def _manifest(grid: Grid, executor: str) -> dict[str, Any]:
 def run_sweep(grid: Grid | str | Path | Mapping[str, Any], out: str | Path, *,
               executor: str | Executor = "serial", max_workers: int | None = None,
               scheduler: str | None = None, retry_failed: bool = True, quiet: bool = False,
-              aggregate: bool = True) -> SweepReport:
+              aggregate: bool = True, max_points: int | None = MAX_POINTS) -> SweepReport:
     """Run every unfinished point of ``grid`` into the sweep folder ``out``.
 
     Finished points (``points/<id>/result.json`` with status "complete") are skipped; failed
@@ -81,15 +80,16 @@ def run_sweep(grid: Grid | str | Path | Mapping[str, Any], out: str | Path, *,
         retry_failed: run failed points again.
         quiet: no progress bar.
         aggregate: write ``results.csv`` and ``results.nc`` at the end.
+        max_points: the largest grid loaded from a file or mapping (see :func:`load_grid`).
     """
+    from aelab.limits import check_writable_dir
+
     start = time.perf_counter()
     if not isinstance(grid, Grid):
-        grid = load_grid(grid)
+        grid = load_grid(grid, max_points=max_points)
     owned = not isinstance(executor, Executor)
     pool = make_executor(executor, max_workers=max_workers, scheduler=scheduler) if owned else executor
-    store = SweepStore(out)
-    if store.root.exists() and not store.root.is_dir():
-        raise ConfigError(f"--out {store.root}: exists and is not a folder")
+    store = SweepStore(check_writable_dir(out, "--out"))
     report = SweepReport(root=store.root, total=grid.size)
 
     def unfinished(point) -> bool:

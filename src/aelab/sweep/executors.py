@@ -2,7 +2,8 @@
 
 - ``serial``: one after the other in this process (no start-up cost; easiest to debug).
 - ``processes``: a pool of local worker processes (``spawn``, so threads of the parent never
-  leak into a fork), all cores by default.
+  leak into a fork), all cores by default. The workers exit when the driver dies, even by
+  SIGKILL (the parent-death signal on Linux, and a watchdog thread everywhere).
 - ``dask``: a Dask distributed cluster, either the scheduler at ``--scheduler ADDRESS``
   (SLURM, PBS, Kubernetes... through ``dask-jobqueue`` and friends) or a ``LocalCluster`` of
   worker processes started here.
@@ -15,6 +16,10 @@ from __future__ import annotations
 
 import logging
 import os
+import signal
+import sys
+import threading
+import time
 import uuid
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any
@@ -73,6 +78,33 @@ class SerialExecutor(Executor):
                 yield task, exc
 
 
+_WATCHDOG_S = 0.5  # how often a worker checks that its driver is alive
+
+
+def _exit_with_parent(parent: int) -> None:
+    """Make this worker process exit when its parent ``parent`` dies: the kernel's parent-death
+    signal on Linux (SIGKILL), and a daemon thread polling the parent pid (other platforms, and
+    a parent that died before the signal was armed)."""
+    if sys.platform.startswith("linux"):
+        try:
+            import ctypes
+
+            libc = ctypes.CDLL(None, use_errno=True)
+            libc.prctl(1, signal.SIGKILL, 0, 0, 0)  # PR_SET_PDEATHSIG
+        except (OSError, AttributeError):  # pragma: no cover - no libc prctl: the watchdog remains
+            pass
+    if os.getppid() != parent:
+        os._exit(1)
+
+    def watch() -> None:
+        while True:
+            time.sleep(_WATCHDOG_S)
+            if os.getppid() != parent:
+                os._exit(1)
+
+    threading.Thread(target=watch, name="aelab-parent-watchdog", daemon=True).start()
+
+
 class ProcessExecutor(Executor):
     """A pool of local worker processes.
 
@@ -94,7 +126,8 @@ class ProcessExecutor(Executor):
             import multiprocessing as mp
             from concurrent.futures import ProcessPoolExecutor
 
-            self._pool = ProcessPoolExecutor(self.max_workers, mp_context=mp.get_context("spawn"))
+            self._pool = ProcessPoolExecutor(self.max_workers, mp_context=mp.get_context("spawn"),
+                                             initializer=_exit_with_parent, initargs=(os.getpid(),))
         return self._pool
 
     def imap_unordered(self, fn, tasks):

@@ -41,7 +41,9 @@ from aelab.kinds import ExperimentKind, get_kind
 from aelab.record import config_hash
 
 __all__ = ["AxisGroup", "Grid", "Point", "load_grid", "grid_from_axes", "expand_axis", "config_hash",
-           "resolve_kind"]
+           "resolve_kind", "MAX_POINTS"]
+
+MAX_POINTS = 10_000  # the largest grid run without ``--max-points``: each point is a run folder
 
 GRID_KEYS = ("experiment", "name", "description", "base", "axes", "zip", "seeds", "seed_field")
 SPEC_KEYS = ("values", "linspace", "logspace", "geomspace", "range")
@@ -190,11 +192,22 @@ def _count(axis: str, key: str, num: float) -> int:
     return int(num)
 
 
-def expand_axis(axis: str, spec: Any) -> list[Any]:
+def _too_many(what: str, count: int, max_points: int) -> ConfigError:
+    return ConfigError(f"{what} makes {count:,} points, more than the limit of {max_points:,}; "
+                       "pass --max-points N to allow more (max_points= in Python)")
+
+
+def _check_count(axis: str, key: str, count: int, max_points: int | None) -> None:
+    if max_points is not None and count > max_points:
+        raise _too_many(f"axis {axis}: {key} of {count:,} values", count, max_points)
+
+
+def expand_axis(axis: str, spec: Any, *, max_points: int | None = None) -> list[Any]:
     """The values of one axis: a list, or ``{linspace|logspace|geomspace = [a, b, n]}``,
     ``{range = [start, stop(, step)]}`` (integers, stop excluded) or ``{values = [...]}``.
 
-    Computed floats are rounded to 12 significant digits (stable run-folder hashes).
+    Computed floats are rounded to 12 significant digits (stable run-folder hashes). An axis of
+    more than ``max_points`` values is refused before its values are computed.
     """
     import numpy as np
 
@@ -215,10 +228,13 @@ def expand_axis(axis: str, spec: Any) -> list[Any]:
                 raise ConfigError(f"axis {axis}: range expects integers [start, stop(, step)], got {args!r}")
             if len(a) == 3 and a[2] == 0:
                 raise ConfigError(f"axis {axis}: range step must not be 0")
-            values = list(range(*(int(x) for x in a)))
+            values = range(*(int(x) for x in a))
+            _check_count(axis, key, len(values), max_points)
+            values = list(values)
         else:
             start, stop, num = _numbers(axis, key, args, 3)
             num = _count(axis, key, num)
+            _check_count(axis, key, num, max_points)
             if key == "linspace":
                 raw = np.linspace(start, stop, num)
             elif key == "logspace":
@@ -235,12 +251,13 @@ def expand_axis(axis: str, spec: Any) -> list[Any]:
                           f"got {spec!r}")
     if not values:
         raise ConfigError(f"axis {axis}: empty axis (give at least one value)")
-    seen: list[str] = []
+    _check_count(axis, "a list", len(values), max_points)
+    seen: set[str] = set()
     for v in values:
         key = json.dumps(v, sort_keys=True, default=str)
         if key in seen:
             raise ConfigError(f"axis {axis}: value {v!r} is repeated")
-        seen.append(key)
+        seen.add(key)
     return values
 
 
@@ -260,14 +277,16 @@ def _flatten_axes(table: Any, where: str, prefix: str = "") -> dict[str, Any]:
     return out
 
 
-def _seed_values(spec: Any) -> list[int]:
+def _seed_values(spec: Any, max_points: int | None) -> list[int]:
     if isinstance(spec, bool):
         raise ConfigError(f"seeds: expected a count or a list of integers, got {spec!r}")
     if isinstance(spec, int):
         if spec < 1:
             raise ConfigError(f"seeds: the count must be >= 1, got {spec}")
+        if max_points is not None and spec > max_points:
+            raise _too_many(f"seeds: {spec:,} seeds", spec, max_points)
         return list(range(spec))
-    values = expand_axis("seeds", spec)
+    values = expand_axis("seeds", spec, max_points=max_points)
     for v in values:
         if isinstance(v, bool) or not isinstance(v, int) or v < 0:
             raise ConfigError(f"seeds: expected non-negative integers, got {v!r}")
@@ -285,13 +304,19 @@ def _find_seed_field(model: type[BaseModel], prefix: str = "") -> list[str]:
     return found
 
 
-def load_grid(source: str | Path | Mapping[str, Any], *, base_dir: str | Path | None = None) -> Grid:
+def load_grid(source: str | Path | Mapping[str, Any], *, base_dir: str | Path | None = None,
+              max_points: int | None = MAX_POINTS) -> Grid:
     """Read and validate a grid file (or mapping); every point is checked before anything runs.
 
     Args:
         source: a TOML/YAML/JSON grid file, or the grid as a mapping.
         base_dir: folder against which a ``base`` path is resolved (default: the grid's folder).
+        max_points: the largest grid accepted (None: no limit); a larger one is refused from
+            the lengths of its axes, before its points are computed.
     """
+    if max_points is not None and (isinstance(max_points, bool) or not isinstance(max_points, int)
+                                   or max_points < 1):
+        raise ConfigError(f"--max-points {max_points!r}: expected a whole number >= 1")
     if isinstance(source, Mapping):
         raw = dict(source)
         where = Path(base_dir) if base_dir is not None else Path.cwd()
@@ -326,14 +351,14 @@ def load_grid(source: str | Path | Mapping[str, Any], *, base_dir: str | Path | 
 
     groups: list[AxisGroup] = []
     for axis, spec in _flatten_axes(raw.get("axes", {}), "axes").items():
-        groups.append(AxisGroup((axis,), tuple((v,) for v in expand_axis(axis, spec))))
+        groups.append(AxisGroup((axis,), tuple((v,) for v in expand_axis(axis, spec, max_points=max_points))))
     zips = raw.get("zip", [])
     if isinstance(zips, Mapping):
         zips = [zips]
     if not isinstance(zips, list):
         raise ConfigError("zip: expected a list of tables ([[zip]]) of axes of equal length")
     for i, table in enumerate(zips):
-        axes = {a: expand_axis(a, s) for a, s in _flatten_axes(table, f"zip[{i}]").items()}
+        axes = {a: expand_axis(a, s, max_points=max_points) for a, s in _flatten_axes(table, f"zip[{i}]").items()}
         if not axes:
             raise ConfigError(f"zip[{i}]: empty (give at least one axis)")
         lengths = {a: len(v) for a, v in axes.items()}
@@ -344,7 +369,7 @@ def load_grid(source: str | Path | Mapping[str, Any], *, base_dir: str | Path | 
 
     seed_field = raw.get("seed_field")
     if "seeds" in raw:
-        seeds = _seed_values(raw["seeds"])
+        seeds = _seed_values(raw["seeds"], max_points)
         if seed_field is None:
             found = _find_seed_field(kind.config_model)
             if len(found) != 1:
@@ -366,6 +391,11 @@ def load_grid(source: str | Path | Mapping[str, Any], *, base_dir: str | Path | 
             if f.startswith(other + ".") or other.startswith(f + "."):
                 raise ConfigError(f"axis {f}: overlaps axis {other}")
 
+    size = math.prod(len(g) for g in groups)
+    if max_points is not None and size > max_points:
+        dims = " x ".join(f"{g.dim} ({len(g)})" for g in groups)
+        raise _too_many(f"grid: {dims}", size, max_points)
+
     # Each axis value alone on the base: an error here names exactly one axis.
     for group in groups:
         for values in group.values:
@@ -383,11 +413,12 @@ def load_grid(source: str | Path | Mapping[str, Any], *, base_dir: str | Path | 
 
 
 def grid_from_axes(experiment: str, base: Mapping[str, Any] | None = None,
-                   axes: Mapping[str, Any] | None = None, **extra: Any) -> Grid:
+                   axes: Mapping[str, Any] | None = None, *, max_points: int | None = MAX_POINTS,
+                   **extra: Any) -> Grid:
     """Build a grid in Python: ``grid_from_axes("shallow", base, {"train.lr": [0.1, 1.0]})``."""
     raw: dict[str, Any] = {"experiment": experiment, "base": dict(base or {}), "axes": dict(axes or {})}
     raw.update(extra)
-    return load_grid(raw)
+    return load_grid(raw, max_points=max_points)
 
 
 def point_table(points: Sequence[Point]) -> list[dict[str, Any]]:

@@ -17,6 +17,12 @@ after a power cut a ``result.json`` that cannot be read makes its point pending,
 again (runners that write through :class:`aelab.results.RunFolder` fsync their own files).
 If two workers finish the same point (a retried task), the second rename fails and its copy
 is discarded, so each point is stored exactly once.
+
+A worker holds an exclusive claim on its point while running it (``points/.claim-<id>``, an
+``flock`` that the kernel releases when the worker dies, and removed when the point is done).
+A worker left running by a killed driver therefore never runs a point at the same time as a
+worker of the rerun: the second waits for the claim, then finds the point complete and skips
+it; and the rerun's clean-up leaves the temporary folder of a claimed point alone.
 """
 
 from __future__ import annotations
@@ -36,7 +42,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from aelab.errors import AelabError, ConfigError, DivergenceError
+from aelab.errors import ConfigError, DivergenceError
 from aelab.record import Failure, RunRecord, config_hash, jsonable, now
 from aelab.results import RunFolder, write_json
 
@@ -53,6 +59,7 @@ __all__ = [
 
 COMPLETE, FAILED, PENDING = "complete", "failed", "pending"
 RESULT = "result.json"
+CLAIM = ".claim-"
 MANIFEST = "sweep.json"
 MANIFEST_FORMAT = 1
 
@@ -112,12 +119,18 @@ class SweepStore:
 
     def read_manifest(self) -> dict[str, Any]:
         """The manifest; a :class:`ConfigError` when ``root`` is not a sweep folder."""
+        if self.root.exists() and not self.root.is_dir():
+            raise ConfigError(f"{self.root}: not a sweep folder (it is a file)")
         try:
             manifest = json.loads(self.manifest_path.read_text(encoding="utf-8"))
-        except FileNotFoundError:
+        except (FileNotFoundError, NotADirectoryError):
             raise ConfigError(f"{self.root}: not a sweep folder (no {MANIFEST}); run `aelab sweep run` first") from None
-        except json.JSONDecodeError as exc:
+        except OSError as exc:
+            raise ConfigError(f"{self.manifest_path}: cannot read ({exc.strerror or exc})") from None
+        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
             raise ConfigError(f"{self.manifest_path}: unreadable ({exc})") from None
+        if not isinstance(manifest, dict) or not isinstance(manifest.get("points"), list):
+            raise ConfigError(f"{self.manifest_path}: not a sweep manifest")
         if manifest.get("format") != MANIFEST_FORMAT:
             raise ConfigError(f"{self.manifest_path}: unknown format {manifest.get('format')!r}")
         return manifest
@@ -132,7 +145,7 @@ class SweepStore:
             return json.loads((self.point_dir(point_id) / RESULT).read_text(encoding="utf-8"))
         except (FileNotFoundError, NotADirectoryError):
             return None
-        except json.JSONDecodeError:  # cannot happen with atomic completion; treat as pending
+        except (json.JSONDecodeError, UnicodeDecodeError):  # cannot happen with atomic completion; pending
             return None
 
     def status(self, point_id: str) -> str:
@@ -146,7 +159,13 @@ class SweepStore:
             raise ConfigError(f"--out {self.root}: exists and is not a folder")
         self.points_dir.mkdir(parents=True, exist_ok=True)
         for tmp in self.points_dir.glob(".*"):
+            if tmp.name.startswith(CLAIM):
+                self._remove_stale_claim(tmp)
+        for tmp in self.points_dir.glob(".*"):
             if tmp.name.startswith((".tmp-", ".old-")):
+                point_id = tmp.name.split("-")[1] if tmp.name.count("-") >= 2 else ""
+                if point_id and self._claimed(point_id):
+                    continue  # a worker is running this point (one left by a killed driver)
                 shutil.rmtree(tmp, ignore_errors=True)
         for folder in (self.root, self.points_dir):
             for tmp in folder.glob(".*.tmp"):  # atomic writes interrupted by a kill
@@ -165,11 +184,84 @@ class SweepStore:
                 fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
             except OSError as exc:
                 if exc.errno in (errno.EWOULDBLOCK, errno.EAGAIN, errno.EACCES):
-                    raise AelabError(f"{self.root}: another sweep is running in this folder") from None
+                    raise ConfigError(f"--out {self.root}: the folder is in use (another sweep is running "
+                                      "in it)") from None
                 # file systems without locks: go on unlocked
             yield
         finally:
             os.close(fd)
+
+    # ---- claims of points -----------------------------------------------------------------
+    def _claim_path(self, point_id: str) -> Path:
+        return self.points_dir / f"{CLAIM}{point_id}"
+
+    def _claimed(self, point_id: str) -> bool:
+        """Whether a live process holds the claim of ``point_id``."""
+        import fcntl
+
+        try:
+            fd = os.open(self._claim_path(point_id), os.O_RDWR)
+        except OSError:
+            return False
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError as exc:
+            return exc.errno in (errno.EWOULDBLOCK, errno.EAGAIN, errno.EACCES)
+        finally:
+            os.close(fd)  # closing releases the probe's lock
+        return False
+
+    def _remove_stale_claim(self, path: Path) -> None:
+        """Remove a claim file that its dead worker left, keeping those that are held."""
+        import fcntl
+
+        try:
+            fd = os.open(path, os.O_RDWR)
+        except OSError:
+            return
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            os.close(fd)
+            return
+        try:
+            path.unlink(missing_ok=True)
+        finally:
+            os.close(fd)
+
+    @contextmanager
+    def claim(self, point_id: str) -> Iterator[None]:
+        """Hold the exclusive claim of one point (waiting while another process holds it).
+
+        The claim file is removed on release; a waiter that wakes on a removed file claims anew.
+        """
+        import fcntl
+
+        path = self._claim_path(point_id)
+        while True:
+            fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX)
+            except OSError as exc:
+                if exc.errno not in (errno.ENOLCK, errno.EOPNOTSUPP, errno.EINVAL):
+                    os.close(fd)
+                    raise
+                break  # file systems without locks: go on unclaimed
+            try:
+                current = os.stat(path)
+            except FileNotFoundError:
+                current = None
+            held = os.fstat(fd)
+            if current is not None and (current.st_ino, current.st_dev) == (held.st_ino, held.st_dev):
+                break
+            os.close(fd)  # released and removed by its holder meanwhile: claim the new file
+        try:
+            yield
+        finally:
+            try:
+                path.unlink(missing_ok=True)
+            finally:
+                os.close(fd)
 
     # ---- completion -----------------------------------------------------------------------
     def commit(self, tmp: Path, point_id: str) -> bool:
@@ -286,13 +378,19 @@ def execute_point(task: PointTask) -> PointOutcome:
     """Run one point into its own run folder, recording a failure instead of raising.
 
     The runner writes into a temporary folder; the folder is renamed into place only when
-    complete (see :class:`SweepStore`). Runs in the driver or in any worker process.
+    complete (see :class:`SweepStore`). Runs in the driver or in any worker process, holding
+    the point's claim.
     """
+    store = SweepStore(task.root)
+    with store.claim(task.point_id):
+        return _execute_claimed(store, task)
+
+
+def _execute_claimed(store: SweepStore, task: PointTask) -> PointOutcome:
     from aelab.config import validate_config
     from aelab.sweep.grid import config_hash
 
-    store = SweepStore(task.root)
-    if store.status(task.point_id) == COMPLETE:  # finished meanwhile (a retried task)
+    if store.status(task.point_id) == COMPLETE:  # finished meanwhile (a retried task, a leftover worker)
         return PointOutcome(task.point_id, COMPLETE, stored=False)
     tmp = store.new_tmp(task.point_id)
     folder = RunFolder(tmp)
@@ -326,10 +424,11 @@ def execute_point(task: PointTask) -> PointOutcome:
 def record_failure(task: PointTask, exc: BaseException) -> PointOutcome:
     """Record a failure that happened outside the point's runner (e.g. its worker was killed)."""
     store = SweepStore(task.root)
-    if store.status(task.point_id) == COMPLETE:
-        return PointOutcome(task.point_id, COMPLETE, stored=False)
-    tmp = store.new_tmp(task.point_id)
-    error = _error_record(exc)
-    _write_point_files(RunFolder(tmp), task, FAILED, {}, error, 0.0)
-    stored = store.commit(tmp, task.point_id)
+    with store.claim(task.point_id):
+        if store.status(task.point_id) == COMPLETE:
+            return PointOutcome(task.point_id, COMPLETE, stored=False)
+        tmp = store.new_tmp(task.point_id)
+        error = _error_record(exc)
+        _write_point_files(RunFolder(tmp), task, FAILED, {}, error, 0.0)
+        stored = store.commit(tmp, task.point_id)
     return PointOutcome(task.point_id, FAILED, {}, f"{error['type']}: {error['message']}", 0.0, stored)
