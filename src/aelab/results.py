@@ -94,19 +94,17 @@ def write_table(path: str | Path, table: Any) -> Path:
 def git_revision(start: str | Path | None = None) -> str | None:
     """The git revision of the aelab source tree (or ``start``), or None outside a checkout."""
     where = Path(start) if start is not None else Path(__file__).resolve().parent
+    env = {**os.environ, "GIT_OPTIONAL_LOCKS": "0"}  # a read-only look: never take (or leave) index.lock
     try:
-        out = subprocess.run(
-            ["git", "rev-parse", "HEAD"], cwd=where, capture_output=True, text=True, timeout=5, check=False
-        )
+        out = subprocess.run(["git", "rev-parse", "HEAD"], cwd=where, capture_output=True, text=True, timeout=5,
+                             check=False, env=env)
+        rev = out.stdout.strip()
+        if out.returncode != 0 or not rev:
+            return None
+        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=where,
+                               capture_output=True, text=True, timeout=5, check=False, env=env).stdout.strip()
     except (OSError, subprocess.SubprocessError):
         return None
-    rev = out.stdout.strip()
-    if out.returncode != 0 or not rev:
-        return None
-    dirty = subprocess.run(
-        ["git", "status", "--porcelain", "--untracked-files=no"],
-        cwd=where, capture_output=True, text=True, timeout=5, check=False,
-    ).stdout.strip()
     return rev + ("-dirty" if dirty else "")
 
 

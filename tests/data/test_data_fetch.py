@@ -10,7 +10,7 @@ from data_helpers import Toy, sha
 
 from aelab.data import registry
 from aelab.data.checksums import ChecksumError
-from aelab.data.fetch import DownloadError, dataset_state, fetch, status, verify
+from aelab.data.download import DownloadError, dataset_state, fetch, status, verify
 from aelab.errors import ConfigError
 
 FAST = {"retries": 1, "timeout": 0.4, "backoff": 0.01, "quiet": True}
@@ -188,7 +188,7 @@ def test_interrupted_transfer_leaves_nothing(toy, tmp_path, monkeypatch):
     """Ctrl-C in the middle of a file: the exception propagates, no .part file, no new folder."""
     import io
 
-    import aelab.data.fetch as fetch_module
+    import aelab.data.download as fetch_module
 
     class Interrupting(io.BytesIO):
         def read(self, n=-1):

@@ -11,7 +11,7 @@ import pytest
 from aelab.cli import main
 from aelab.data import load_dataset
 from aelab.data.checksums import ChecksumError
-from aelab.data.fetch import dataset_state, status, verify
+from aelab.data.download import dataset_state, status, verify
 
 
 def tamper_keeping_size_and_mtime(path):

@@ -9,7 +9,7 @@ Importing this package is cheap: names are loaded from their modules on first us
 :mod:`~aelab.data.datasets` (:func:`load_dataset`, memory-mapped after the first load),
 :mod:`~aelab.data.readers` (IDX, image folders and zips, CIFAR archives, npy/npz),
 :mod:`~aelab.data.registry` (names, files, checksums, addresses, licences),
-:mod:`~aelab.data.fetch` (verified download or copy from a mirror), :mod:`~aelab.data.preprocess`,
+:mod:`~aelab.data.download` (verified download or copy from a mirror), :mod:`~aelab.data.preprocess`,
 :mod:`~aelab.data.spectra`, :mod:`~aelab.data.synthetic` (spiked covariances) and
 :mod:`~aelab.data.torch_bridge` (a torch ``Dataset`` and seeded ``DataLoader``; imports torch).
 """
@@ -19,8 +19,8 @@ from aelab._lazy import lazy_exports
 _EXPORTS = {
     "Dataset": "datasets",
     "load_dataset": "datasets",
-    "fetch": "fetch",
-    "verify": "fetch",
+    "fetch": "download",
+    "verify": "download",
     "covariance_spectrum": "spectra",
     "cached_covariance_spectrum": "spectra",
     "dataset_names": "registry",

@@ -35,7 +35,7 @@ def _list(data_dir: Path | None = _DATA_DIR) -> None:
     from rich.table import Table
 
     from aelab.data import paths
-    from aelab.data.fetch import dataset_state, status
+    from aelab.data.download import dataset_state, status
     from aelab.data.registry import REGISTRY
 
     console = _console()
@@ -57,7 +57,7 @@ def _info(name: str = typer.Argument(..., help="A registered data set (`aelab da
           data_dir: Path | None = _DATA_DIR) -> None:
     """Show a data set's files, checksums, addresses, licence and local state."""
     from aelab.data import paths
-    from aelab.data.fetch import status
+    from aelab.data.download import status
     from aelab.data.registry import get_spec
 
     spec = get_spec(name)
@@ -95,7 +95,7 @@ def _fetch(
 ) -> None:
     """Download or copy data sets into the data directory, checking every sha256."""
     from aelab.cli import is_quiet
-    from aelab.data.fetch import fetch
+    from aelab.data.download import fetch
 
     quiet = is_quiet(ctx, quiet)
     console = _console()
@@ -111,7 +111,7 @@ def _verify(name: str | None = typer.Argument(None, help="A data set; all presen
     """Hash the files of present data sets again and compare with the registry."""
     from aelab.data.checksums import ChecksumError
     from aelab.data.datasets import fetch_hint
-    from aelab.data.fetch import verify
+    from aelab.data.download import verify
     from aelab.errors import ConfigError
 
     results = verify(name, data_dir=data_dir)
