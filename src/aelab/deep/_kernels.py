@@ -1,6 +1,7 @@
 """Compiled kernels of the state evolution (numba): one layer step and the depth recursions.
 
-The registry activations are given by an integer code (and a parameter, the leaky-ReLU slope).
+The registry activations are given by an integer code (and a parameter, the leaky-ReLU slope) of
+:mod:`aelab.compiled_activations`, shared with the shallow SGD kernel.
 The decoder's Gaussian smoothing H1(m, b) = E phi(m + b z), H2(m, b) = E phi(m + b z)^2 is in
 closed form for piecewise-linear phi (linear, ReLU, leaky ReLU, hard tanh) and erf's H1, and
 read from precomputed tables otherwise (tanh, sigmoid via tanh, softplus via its ReLU residual,
@@ -17,10 +18,8 @@ import math
 import numpy as np
 from numba import njit, prange
 
-LINEAR, RELU, LEAKY, TANH, ERF, SIGMOID, SOFTPLUS, HARDTANH = range(8)
-CODES = {"linear": LINEAR, "relu": RELU, "leaky_relu": LEAKY, "tanh": TANH, "erf": ERF,
-         "sigmoid": SIGMOID, "softplus": SOFTPLUS, "hardtanh": HARDTANH}
-ODD = (LINEAR, TANH, ERF, HARDTANH)
+from aelab.compiled_activations import (  # noqa: F401 - the codes are part of this module's vocabulary
+    CODES, ERF, HARDTANH, LEAKY, LINEAR, ODD, RELU, SIGMOID, SOFTPLUS, TANH, act_df, act_f, act_fdf, act_inv)
 
 Z_MAX = 10.0
 BIG = 1e150
@@ -46,83 +45,6 @@ def _series():
 
 
 TANH_C, TANH2_C, ERF2_C = _series()
-
-
-# --- activations -----------------------------------------------------------------------------
-@njit(cache=True)
-def act_f(code, p, x):
-    if code == LINEAR:
-        return x
-    if code == RELU:
-        return x if x > 0.0 else 0.0
-    if code == LEAKY:
-        return x if x > 0.0 else p * x
-    if code == TANH:
-        return math.tanh(x)
-    if code == ERF:
-        return math.erf(x / _SQRT2)
-    if code == SIGMOID:
-        if x >= 0.0:
-            return 1.0 / (1.0 + math.exp(-x))
-        e = math.exp(x)
-        return e / (1.0 + e)
-    if code == SOFTPLUS:
-        return max(x, 0.0) + math.log1p(math.exp(-abs(x)))
-    # HARDTANH
-    return min(max(x, -1.0), 1.0)
-
-
-@njit(cache=True)
-def act_df(code, p, x):
-    if code == LINEAR:
-        return 1.0
-    if code == RELU:
-        return 1.0 if x > 0.0 else 0.0
-    if code == LEAKY:
-        return 1.0 if x > 0.0 else p
-    if code == TANH:
-        c = math.tanh(x)
-        return 1.0 - c * c
-    if code == ERF:
-        return math.sqrt(2.0 / math.pi) * math.exp(-0.5 * x * x)
-    if code == SIGMOID or code == SOFTPLUS:
-        s = act_f(SIGMOID, 0.0, x)
-        return s * (1.0 - s) if code == SIGMOID else s
-    return 1.0 if abs(x) < 1.0 else 0.0
-
-
-@njit(cache=True)
-def act_inv(code, p, y):
-    """(found, x) with act(x) = y for the monotone registry activations."""
-    if code == LINEAR:
-        return True, y
-    if code == RELU:
-        return (True, y) if y >= 0.0 else (False, 0.0)
-    if code == LEAKY:
-        if y >= 0.0:
-            return True, y
-        return (True, y / p) if p > 0.0 else (False, 0.0)
-    if code == TANH:
-        return (True, math.atanh(y)) if abs(y) < 1.0 else (False, 0.0)
-    if code == SIGMOID:
-        return (True, math.log(y / (1.0 - y))) if 0.0 < y < 1.0 else (False, 0.0)
-    if code == SOFTPLUS:
-        return (True, y + math.log(-math.expm1(-y))) if y > 0.0 else (False, 0.0)
-    if code == HARDTANH:
-        return (True, y) if abs(y) <= 1.0 else (False, 0.0)
-    # ERF: bisection (erf(x / sqrt 2) = y)
-    if not abs(y) < 1.0:
-        return False, 0.0
-    lo, hi = -40.0, 40.0
-    for _ in range(200):
-        mid = 0.5 * (lo + hi)
-        if math.erf(mid / _SQRT2) < y:
-            lo = mid
-        else:
-            hi = mid
-        if hi - lo < 1e-15 * max(1.0, abs(mid)):
-            break
-    return True, 0.5 * (lo + hi)
 
 
 @njit(cache=True)
@@ -248,18 +170,6 @@ def table_col(tabs, metas, k, c, m, prep):
         sc = 1.0 / inv
         return h * sc if c == 0 else h * sc * sc
     return h
-
-
-@njit(cache=True)
-def act_fdf(code, p, x):
-    """(act(x), act'(x)) with one evaluation of the transcendental part."""
-    if code == TANH:
-        c = math.tanh(x)
-        return c, 1.0 - c * c
-    if code == SIGMOID:
-        s = act_f(SIGMOID, 0.0, x)
-        return s, s * (1.0 - s)
-    return act_f(code, p, x), act_df(code, p, x)
 
 
 @njit(cache=True)
