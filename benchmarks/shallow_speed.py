@@ -7,7 +7,8 @@ Prints, ratios first and absolute figures second, with the machine load (1-minut
     PyTorch autograd loop of the same model (``--torch``);
   * seconds to integrate the ODE (K = 2, spiked model, LSODA) with the compiled right-hand side
     against the NumPy reference (``OdeSystem(compiled=False)``), same run: erf to t = 1000
-    (target <= 0.1 s), tanh by quadrature to t = 50 from small initial weights (plain rules) and
+    (target <= 0.1 s), ReLU (closed forms, one batched call) to t = 1000, tanh by quadrature to
+    t = 50 from small initial weights (plain rules) and
     from init_std = 1 (wide fields, graded rules) (target <= 0.3 s).
 
 Run: OMP_NUM_THREADS=1 python benchmarks/shallow_speed.py [--torch]
@@ -159,12 +160,13 @@ def main() -> None:
 
     print("ODE, K=2, spikes (0.6, 0.3), bulk 0.1, LSODA rtol 1e-8: compiled / batched right-hand side against "
           "the NumPy reference, same run")
-    for act, t_end, init, target in [("erf", 1000.0, 0.1, 0.1), ("tanh", 50.0, 0.1, 0.3), ("tanh", 50.0, 1.0, 0.3)]:
+    rows = [("erf", 1000.0, 0.1, 0.1), ("relu", 1000.0, 0.1, None), ("tanh", 50.0, 0.1, 0.3), ("tanh", 50.0, 1.0, 0.3)]
+    for act, t_end, init, target in rows:
         fast = ode_seconds(act, t_end, init, compiled=True)
         ref = ode_seconds(act, t_end, init, compiled=False)
-        status = "ok" if fast <= target else "MISSED"
+        status = "no target" if target is None else f"target <= {target} s: " + ("ok" if fast <= target else "MISSED")
         print(f"  {act:4s} to t={t_end:<6g} init_std={init:<4g}: {ref / fast:5.1f} x faster   "
-              f"{fast:7.3f} s (reference {ref:7.3f} s; target <= {target} s: {status})")
+              f"{fast:7.3f} s (reference {ref:7.3f} s; {status})")
     print(f"machine load (1 min) at end: {load()}")
 
 

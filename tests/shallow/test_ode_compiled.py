@@ -83,3 +83,19 @@ def test_integrations_agree(act):
     b = integrate(replace(system, compiled=False), s0, times)
     for x, y in zip(a, b):
         np.testing.assert_allclose(x.B, y.B, rtol=1e-8, atol=1e-10)
+
+
+@pytest.mark.parametrize("act", ["relu", "erf", "tanh", "linear"])
+def test_pair_moments_equal_the_single_moments(act):
+    mom = get_activation(act).moments
+    rng = np.random.default_rng(6)
+    m1, m2 = rng.normal(0, 0.5, (2, 3, 1)), rng.normal(0, 0.5, (2, 1, 3))
+    v1, v2 = rng.uniform(0.1, 2.0, (3, 1)), rng.uniform(0.1, 2.0, (1, 3))
+    c = rng.uniform(-0.9, 0.9, (3, 3)) * np.sqrt(v1 * v2)
+    c[np.diag_indices(3)] = np.sqrt(v1 * v2).diagonal()  # a unit with itself: perfect correlation
+    m1, m2 = m1[0], m2[0]
+    single = [mom.e_ff(m1, m2, v1, v2, c), mom.e_dfdf(m1, m2, v1, v2, c), mom.e_u1df1f2(m1, m2, v1, v2, c),
+              mom.e_df1f2(m1, m2, v1, v2, c)]
+    for got, want in zip(mom.pair_moments(m1, m2, v1, v2, c, with_df1f2=True), single):
+        np.testing.assert_allclose(got, want, rtol=1e-14, atol=1e-15)
+    assert len(mom.pair_moments(m1, m2, v1, v2, c)) == 3

@@ -130,7 +130,7 @@ class OdeSystem:
         if batched and _by_quadrature(self.act):
             mom = _quadrature_moments(self.act, m, q, Q)
         else:
-            mom = _moments(self.act, m, q, Q, self.train_bias)
+            mom = _moments(self.act, m, q, Q, self.train_bias, batched=batched)
         i2, i11, p, g1, g1u2 = mom["i2"], mom["i11"], mom["p"], mom["g1"], mom["g1u2"]
         h = (p - Q * i11) / q[:, None]  # E[g''(lambda_k) g(lambda_l)]
         if self.truncated:
@@ -212,19 +212,26 @@ class OdeSystem:
         return code
 
 
-def _moments(act: Activation, m: np.ndarray, q: np.ndarray, Q: np.ndarray, bias: bool) -> dict[str, np.ndarray]:
-    """The Gaussian moments of the ODE, one call of the activation's moments each (the reference)."""
+def _moments(act: Activation, m: np.ndarray, q: np.ndarray, Q: np.ndarray, bias: bool, *,
+             batched: bool = False) -> dict[str, np.ndarray]:
+    """The Gaussian moments of the ODE: one call of the activation's moments each (the reference), or
+    with ``batched`` the two-variable ones in one :meth:`GaussianMoments.pair_moments` call."""
     mom = act.moments
     m1, m2, v1, v2 = m[:, None], m[None, :], q[:, None], q[None, :]
-    out = {"i2": mom.e_ff(m1, m2, v1, v2, Q), "i11": mom.e_dfdf(m1, m2, v1, v2, Q),
-           "p": mom.e_u1df1f2(m1, m2, v1, v2, Q), "g1": mom.e_df(m, q), "g1u2": mom.e_df_u2(m, q)}
+    if batched:
+        pair = mom.pair_moments(m1, m2, v1, v2, Q, with_df1f2=bias)
+    else:
+        pair = (mom.e_ff(m1, m2, v1, v2, Q), mom.e_dfdf(m1, m2, v1, v2, Q), mom.e_u1df1f2(m1, m2, v1, v2, Q))
+        if bias:
+            pair += (mom.e_df1f2(m1, m2, v1, v2, Q),)
+    out = {"i2": pair[0], "i11": pair[1], "p": pair[2], "g1": mom.e_df(m, q), "g1u2": mom.e_df_u2(m, q)}
     if bias:
         out["g1u"] = mom.e_df_u(m, q)
-        out["e_df1f2"] = mom.e_df1f2(m1, m2, v1, v2, Q)
+        out["e_df1f2"] = pair[3]
     return out
 
 
-_QUADRATURE_METHODS = ("e_ff", "e_dfdf", "e_u1df1f2", "e_df1f2", "e_df", "e_df_u", "e_df_u2")
+_QUADRATURE_METHODS = ("e_ff", "e_dfdf", "e_u1df1f2", "e_df1f2", "e_df", "e_df_u", "e_df_u2", "pair_moments")
 
 
 def _by_quadrature(act: Activation) -> bool:
