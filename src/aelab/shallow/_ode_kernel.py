@@ -32,7 +32,7 @@ _TWO_OVER_PI = 2.0 / math.pi
 _SQRT_TWO_OVER_PI = math.sqrt(2.0 / math.pi)
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")  # IEEE division: an overflow ends as a divergence, not an exception
 def _moments(code, Q, m, K, i2, i11, p, e_df1f2, g1, g1u2, g1u):
     """The moments of one state at fields of covariance Q and means m (zero for erf)."""
     q = np.empty(K)
@@ -65,7 +65,7 @@ def _moments(code, Q, m, K, i2, i11, p, e_df1f2, g1, g1u2, g1u):
     return q
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")  # IEEE division: an overflow ends as a divergence, not an exception
 def rhs_kernel(y, w, rb, K, M, code, eta, decay, tied, truncated, train_bias, bias, out):  # pragma: no cover
     """dy/dt of the packed state y (layout of :meth:`OdeSystem.pack`) into ``out``.
 

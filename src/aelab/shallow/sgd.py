@@ -183,6 +183,10 @@ def sgd_steps(W: np.ndarray, V: np.ndarray, bias: np.ndarray, Z: np.ndarray, std
               weight_decay: float = 0.0) -> None:
     """Run ``len(Z)`` SGD steps in place, one per row of standard normals ``Z`` (shape (n, D)).
 
+    The compiled kernel runs for the activations of :mod:`aelab.compiled_activations` that pass its
+    self-check (their own ``f`` and ``df`` equal the compiled ones); any other activation runs
+    through :func:`sgd_steps_numpy`.
+
     Args:
         W, V: (K, D) encoder and decoder weights in the eigenbasis (W is ignored when tied).
         bias: (K,) encoder biases (updated only if ``train_bias``).
