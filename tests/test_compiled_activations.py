@@ -76,3 +76,19 @@ def test_a_derivative_impostor_is_caught():
 def test_the_check_grid_holds_the_kinks():
     for kink in (0.0, -1.0, 1.0):
         assert np.any(CHECK_GRID == kink)
+
+
+def test_an_activation_that_cannot_take_the_grid_is_not_compiled():
+    def scalar_only(x):
+        return float(np.tanh(x))  # TypeError on an array
+
+    odd = Activation("tanh", scalar_only, lambda x: 1.0 - np.tanh(x) ** 2)
+    with pytest.warns(CompiledActivationWarning):
+        assert compiled_code(odd) is None
+
+
+def test_a_name_without_a_compiled_twin_is_not_checked():
+    cube = Activation("cube_ca", lambda x: x**3, lambda x: 3 * x**2)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert compiled_code(cube) is None

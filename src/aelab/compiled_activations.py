@@ -160,11 +160,15 @@ def compiled_code(act) -> tuple[int, float] | None:
     code, p = found
     f, df = np.empty(CHECK_GRID.size), np.empty(CHECK_GRID.size)
     _on_grid(code, p, CHECK_GRID, f, df)
-    with np.errstate(all="ignore"):
-        own_f = np.broadcast_to(np.asarray(act.f(CHECK_GRID.copy()), float), CHECK_GRID.shape)
-        own_df = np.broadcast_to(np.asarray(act.df(CHECK_GRID.copy()), float), CHECK_GRID.shape)
-    if not (np.allclose(f, own_f, rtol=_CHECK_TOL, atol=_CHECK_TOL)
-            and np.allclose(df, own_df, rtol=_CHECK_TOL, atol=_CHECK_TOL)):
+    try:
+        with np.errstate(all="ignore"):
+            own_f = np.broadcast_to(np.asarray(act.f(CHECK_GRID.copy()), float), CHECK_GRID.shape)
+            own_df = np.broadcast_to(np.asarray(act.df(CHECK_GRID.copy()), float), CHECK_GRID.shape)
+        same = (np.allclose(f, own_f, rtol=_CHECK_TOL, atol=_CHECK_TOL)
+                and np.allclose(df, own_df, rtol=_CHECK_TOL, atol=_CHECK_TOL))
+    except (TypeError, ValueError, ArithmeticError):  # not a vectorised function of a float array
+        same = False
+    if not same:
         warnings.warn(f"activation {act.name!r} is not the built-in {act.name!r} on the self-check grid: "
                       "using the NumPy path", CompiledActivationWarning, stacklevel=3)
         return None
