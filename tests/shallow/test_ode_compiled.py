@@ -17,18 +17,18 @@ SETTINGS = [dict(tied=t, train_bias=b, truncated=tr, weight_decay=wd)
 
 
 
-def _system(act, **kw):
+def _system(act, k=K, **kw):
     from aelab.shallow.config import ShallowConfig
 
     cfg = ShallowConfig.model_validate({"data": {"D": 400, "spikes": [0.6, 0.3], "bulk": 0.1},
                                         "model": {"K": K, "activation": "linear"}})
     return OdeSystem(cov=cfg.data.covariance(), act=get_activation(act) if isinstance(act, str) else act,
-                     lr=0.8, K=K, **kw)
+                     lr=0.8, K=k, **kw)
 
 
 def _state(system, scale, bias_scale, seed):
     rng = np.random.default_rng(seed)
-    M = system.cov.M
+    M, K = system.cov.M, system.K
     B = scale * rng.standard_normal((M, K))
     G = scale * rng.standard_normal((2 * K, 3 * K))
     S = G @ G.T / (3 * K)
@@ -56,6 +56,15 @@ def test_fast_rhs_equals_reference(act, setting, scale):
     system = _system(act, **setting)
     for seed, bias_scale in [(0, 0.0), (1, 0.4)]:
         _compare(system, _state(system, scale, bias_scale, seed))
+
+
+@pytest.mark.parametrize("k", [1, 2, 4])
+@pytest.mark.parametrize("act", ["erf", "linear"])
+def test_compiled_kernel_equals_reference_for_any_number_of_units(act, k):
+    for setting in SETTINGS:
+        system = _system(act, k=k, **setting)
+        for seed, bias_scale in [(2, 0.0), (3, 0.4)]:
+            _compare(system, _state(system, 0.7, bias_scale, seed))
 
 
 @pytest.mark.parametrize("act,bias,expected", [("erf", 0.0, True), ("linear", 0.0, True), ("linear", 0.5, True),
