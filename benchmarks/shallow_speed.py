@@ -158,7 +158,8 @@ def main() -> None:
         torch_steps = 5_000
         t_typical = min(torch_loop(torch_steps, typical=True) for _ in range(2)) * STEPS / torch_steps
         t_lean = min(torch_loop(torch_steps, typical=False) for _ in range(2)) * STEPS / torch_steps
-        print(f"  PyTorch loop (nn + optim) / aelab: {t_typical / t_sgd:5.0f} x slower ({STEPS / t_typical:,.0f} steps/s)")
+        print(f"  PyTorch loop (nn + optim) / aelab: {t_typical / t_sgd:5.0f} x slower "
+              f"({STEPS / t_typical:,.0f} steps/s)")
         print(f"  PyTorch lean manual loop / aelab:  {t_lean / t_sgd:5.0f} x slower ({STEPS / t_lean:,.0f} steps/s)")
 
     print("ODE, K=2, spikes (0.6, 0.3), bulk 0.1, LSODA rtol 1e-8: compiled / batched right-hand side against "
