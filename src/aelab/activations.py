@@ -112,6 +112,12 @@ class GaussianMoments:
         f, df = self.act.f, self.act.df
         return self._e2(lambda a, b: df(a) * f(b), m1, m2, v1, v2, c)
 
+    def pair_moments(self, m1, m2, v1, v2, c, *, with_df1f2: bool = False) -> tuple[Array, ...]:
+        """(E[g1 g2], E[g1' g2'], E[(x1 - m1) g1' g2]) and, ``with_df1f2``, E[g1' g2]: the two-variable
+        moments of the shallow ODE in one call (subclasses share their work between them)."""
+        out = (self.e_ff(m1, m2, v1, v2, c), self.e_dfdf(m1, m2, v1, v2, c), self.e_u1df1f2(m1, m2, v1, v2, c))
+        return out + (self.e_df1f2(m1, m2, v1, v2, c),) if with_df1f2 else out
+
     def e_u1df1f2(self, m1, m2, v1, v2, c) -> Array:
         """E[(x1 - m1) g'(x1) g(x2)]."""
         f, df = self.act.f, self.act.df
@@ -356,6 +362,11 @@ class ReluMoments(GaussianMoments):
     def e_u1df1f2(self, m1, m2, v1, v2, c):
         _, m2, s1, s2, _, E1, _, E12 = self._truncated(m1, m2, v1, v2, c)
         return s1 * (m2 * E1 + s2 * E12)
+
+    def pair_moments(self, m1, m2, v1, v2, c, *, with_df1f2: bool = False):
+        m1, m2, s1, s2, L, E1, E2, E12 = self._truncated(m1, m2, v1, v2, c)  # once for all of them
+        out = (m1 * m2 * L + m1 * s2 * E2 + m2 * s1 * E1 + s1 * s2 * E12, L, s1 * (m2 * E1 + s2 * E12))
+        return out + (m2 * L + s2 * E2,) if with_df1f2 else out
 
 
 @dataclass(frozen=True, eq=False)

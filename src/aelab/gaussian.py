@@ -40,6 +40,7 @@ __all__ = [
     "standard_rule",
     "expect_1d",
     "expect_2d",
+    "rule_1d",
     "rule_2d",
     "expect_nd",
     "normal_pdf",
@@ -183,14 +184,26 @@ def expect_1d(
             their kinks, like activations); None: only where a standard deviation exceeds
             ``GRADED_ABOVE_STD``.
     """
+    x, w = rule_1d(mean, var, kinks=kinks, n=n, graded=graded)
+    return np.sum(w * func(x), axis=-1)
+
+
+def rule_1d(
+    mean: np.ndarray | float,
+    var: np.ndarray | float,
+    *,
+    kinks: Sequence[float] = (),
+    n: int = 48,
+    graded: bool | None = False,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Nodes x and weights w of :func:`expect_1d`'s rule: E f(x) ~ sum(w * f(x), -1), shape mean.shape + (P,)."""
     mean, var = np.broadcast_arrays(np.asarray(mean, float), np.asarray(var, float))
     std = np.sqrt(np.maximum(var, 0.0))
     if _use_graded(graded, std):
         z, w = standard_rule(_prune(graded_breaks(kinks, mean, std)), GRADED_POINTS)
     else:
         z, w = standard_rule(_kink_breaks(kinks, mean, std), n)
-    x = mean[..., None] + std[..., None] * z
-    return np.sum(w * func(x), axis=-1)
+    return mean[..., None] + std[..., None] * z, w
 
 
 def expect_2d(
@@ -221,7 +234,8 @@ def rule_2d(
     kinks2: Sequence[float] = (),
     n: int = 40,
     graded: bool | None = False,
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    factored: bool = False,
+) -> tuple[np.ndarray, ...]:
     """Nodes and weights for bivariate Gaussian expectations: E f(x1, x2) ~ sum(w * f(x1, x2), (-2, -1)).
 
     x1 = m1 + s1 z1 and x2 | x1 = m2 + (c/s1) z1 + s_{2|1} z2 with independent standard z1, z2.
@@ -232,7 +246,8 @@ def rule_2d(
     exceeds ``GRADED_ABOVE_STD``).
 
     Returns:
-        x1 of shape (..., P1, 1), x2 and w of shape (..., P1, P2).
+        x1 of shape (..., P1, 1), x2 and w of shape (..., P1, P2); with ``factored``, (x1, x2, w1, w2)
+        with w = w1[..., None] * w2, w1 of shape (..., P1), so that sums over x2 can be done first.
     """
     m1, m2, v1, v2, c = np.broadcast_arrays(*(np.asarray(a, float) for a in (mean1, mean2, var1, var2, cov)))
     s1 = np.sqrt(np.maximum(v1, 0.0))
@@ -260,6 +275,8 @@ def rule_2d(
         z2, w2 = standard_rule(_kink_breaks(kinks2, centre2, np.broadcast_to(s21[..., None], centre2.shape)), n)
     x1 = (m1[..., None] + s1[..., None] * z1)[..., None]
     x2 = centre2[..., None] + s21[..., None, None] * z2
+    if factored:
+        return x1, x2, np.broadcast_to(w1, x1.shape[:-1]), w2
     return x1, x2, w1[..., None] * w2
 
 

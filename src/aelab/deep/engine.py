@@ -7,13 +7,13 @@ where every activation has one), ``"kernel"`` or ``"reference"``.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
 from functools import lru_cache
 
 import numpy as np
 
 from aelab.activations import Activation, get_activation
+from aelab.compiled_activations import compiled_code
 from aelab.deep import _kernels as K
 from aelab.deep import reference
 from aelab.deep.smoothing import packed_tables
@@ -25,34 +25,15 @@ __all__ = ["kernel_code", "forward", "backward", "layer_maps", "q_moments", "MET
 METHODS = ("auto", "kernel", "reference")
 N_LEGENDRE = 8  # Gauss-Legendre points per piece of the compiled outer rule (relative error ~1e-11)
 N_FAST = 6  # a cheaper rule for pictures (phase diagrams): relative error ~1e-8
-_LEAKY = re.compile(r"^leaky_relu(?:\((.+)\))?$")
-
-
-@lru_cache(maxsize=64)
-def _code_of(act: Activation) -> tuple[int, float] | None:
-    """The kernel code of a registry activation, checked numerically against its NumPy function."""
-    name = act.name.lower()
-    match = _LEAKY.match(name)
-    if match:
-        code, p = K.LEAKY, float(match.group(1)) if match.group(1) else 0.01
-    elif name in K.CODES:
-        code, p = K.CODES[name], 0.0
-    else:
-        return None
-    x = np.linspace(-6.0, 6.0, 97)
-    mine = np.array([K.act_f(code, p, v) for v in x])
-    if not np.allclose(mine, act.f(x), rtol=1e-12, atol=1e-12):
-        return None  # a user activation registered under a registry name
-    return code, p
 
 
 def kernel_code(act: Activation | str) -> tuple[int, float] | None:
-    """(code, parameter) of the compiled implementation of ``act``, or None."""
-    return _code_of(get_activation(act))
+    """(code, parameter) of the compiled implementation of ``act`` (self-checked), or None."""
+    return compiled_code(get_activation(act))
 
 
 def _codes(acts: Sequence[Activation]) -> tuple[np.ndarray, np.ndarray] | None:
-    out = [_code_of(a) for a in acts]
+    out = [compiled_code(a) for a in acts]
     if any(o is None for o in out):
         return None
     return np.array([o[0] for o in out], dtype=np.int64), np.array([o[1] for o in out], dtype=float)
@@ -65,7 +46,7 @@ def _use_kernel(method: str, acts: Sequence[Activation]) -> tuple[np.ndarray, np
         return None
     codes = _codes(acts)
     if codes is None and method == "kernel":
-        names = ", ".join(a.name for a in acts if _code_of(a) is None)
+        names = ", ".join(a.name for a in acts if compiled_code(a) is None)
         raise ConfigError(f"method: no compiled kernel for activation(s) {names}; use method='reference'")
     return codes
 

@@ -40,14 +40,18 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.integrate import BDF, DOP853, LSODA, RK45, Radau
 
-from aelab.activations import Activation
+from aelab.activations import Activation, ErfMoments, GaussianMoments, LinearMoments
+from aelab.compiled_activations import ERF, LINEAR, compiled_code
 from aelab.data.synthetic import Covariance
 from aelab.errors import DivergenceError
+from aelab.gaussian import rule_1d, rule_2d
+from aelab.shallow._ode_kernel import KERNEL_CODES, rhs_kernel
 from aelab.shallow.state import State
 
 __all__ = ["OdeSystem", "integrate"]
 
 _TINY = 1e-300
+_CLOSED_FORMS = {LINEAR: LinearMoments, ERF: ErfMoments}
 
 
 @dataclass(frozen=True)
@@ -63,6 +67,8 @@ class OdeSystem:
         truncated: truncated SGD (unit k sees units 1..k only).
         weight_decay: kappa, adds -eta kappa theta to every d theta / dt.
         K: hidden units.
+        compiled: :meth:`rhs` uses the compiled kernel or the batched moments where they apply
+            (False: the NumPy reference everywhere).
     """
 
     cov: Covariance
@@ -73,6 +79,7 @@ class OdeSystem:
     train_bias: bool = False
     truncated: bool = False
     weight_decay: float = 0.0
+    compiled: bool = True
 
     # --- packing -------------------------------------------------------------------------
     def pack(self, state: State) -> np.ndarray:
@@ -105,8 +112,12 @@ class OdeSystem:
         return State(A=A, B=B, S=S, bias=b)
 
     # --- right-hand side -----------------------------------------------------------------
-    def coefficients(self, state: State) -> dict[str, np.ndarray]:
-        """The K x K coefficient matrices of the linear per-direction system at ``state``."""
+    def coefficients(self, state: State, *, batched: bool = False) -> dict[str, np.ndarray]:
+        """The K x K coefficient matrices of the linear per-direction system at ``state``.
+
+        ``batched``: the Gaussian integrals of a quadrature activation in one pass over one rule
+        (:func:`_quadrature_moments`); the default calls the moments one by one (the reference).
+        """
         K, D = self.K, self.cov.D
         w = self.cov.eigenvalues / D
         A, B, S, m = state.A, state.B, state.S, state.bias
@@ -116,13 +127,11 @@ class OdeSystem:
         T0 = B.T @ B + S[K:, K:]
         q = np.maximum(Q.diagonal(), _TINY)
         r = R.diagonal()
-        mom = self.act.moments
-        m1, m2, v1, v2 = m[:, None], m[None, :], q[:, None], q[None, :]
-        i2 = mom.e_ff(m1, m2, v1, v2, Q)
-        i11 = mom.e_dfdf(m1, m2, v1, v2, Q)
-        p = mom.e_u1df1f2(m1, m2, v1, v2, Q)
-        g1 = mom.e_df(m, q)
-        g1u2 = mom.e_df_u2(m, q)
+        if batched and _by_quadrature(self.act):
+            mom = _quadrature_moments(self.act, m, q, Q)
+        else:
+            mom = _moments(self.act, m, q, Q, self.train_bias, batched=batched)
+        i2, i11, p, g1, g1u2 = mom["i2"], mom["i11"], mom["p"], mom["g1"], mom["g1u2"]
         h = (p - Q * i11) / q[:, None]  # E[g''(lambda_k) g(lambda_l)]
         if self.truncated:
             mask = np.tril(np.ones((K, K)))
@@ -134,14 +143,12 @@ class OdeSystem:
         Ma[np.diag_indices(K)] += sig - np.sum(T0m * h, axis=1)
         out = {"Ma": Ma, "g1": g1, "I2": i2m, "Q": Q, "R": R, "T0": T0, "T0m": T0m, "q": q}
         if self.train_bias:
-            g1u = mom.e_df_u(m, q)
-            e_df1f2 = mom.e_df1f2(m1, m2, v1, v2, Q)
-            out["dbias"] = r * g1u / q - np.sum(T0m * e_df1f2, axis=1)
+            out["dbias"] = r * mom["g1u"] / q - np.sum(T0m * mom["e_df1f2"], axis=1)
         return out
 
-    def derivative(self, state: State) -> State:
-        """d state / dt."""
-        c = self.coefficients(state)
+    def derivative(self, state: State, *, batched: bool = False) -> State:
+        """d state / dt (``batched``: see :meth:`coefficients`)."""
+        c = self.coefficients(state, batched=batched)
         eta, K = self.lr, self.K
         Ma, g1, I2 = c["Ma"], c["g1"], c["I2"]
         w = (self.cov.eigenvalues / self.cov.D)[:, None]
@@ -171,12 +178,92 @@ class OdeSystem:
         return State(A=dA, B=dB, S=dS, bias=dbias)
 
     def rhs(self, t: float, y: np.ndarray, bias: np.ndarray | None = None) -> np.ndarray:
-        """The right-hand side f(t, y) for SciPy-style drivers."""
+        """The right-hand side f(t, y) for SciPy-style drivers.
+
+        With ``compiled`` (default) the whole right-hand side runs in one compiled call where
+        :mod:`aelab.shallow._ode_kernel` has it in closed form (linear; erf at zero biases), and
+        quadrature activations integrate in one batched pass; otherwise, and with
+        ``compiled=False``, the NumPy reference :meth:`derivative` runs. The paths are tested equal.
+        """
         with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
-            dy = self.pack(self.derivative(self.unpack(y, bias)))
+            code = self._kernel_code(bias) if self.compiled else None
+            if code is None:
+                dy = self.pack(self.derivative(self.unpack(y, bias), batched=self.compiled))
+            else:
+                dy = np.empty_like(y)
+                fixed = np.zeros(self.K) if bias is None or self.train_bias else np.asarray(bias, float)
+                rhs_kernel(np.ascontiguousarray(y, dtype=float), self.cov.eigenvalues / self.cov.D,
+                           self.cov.bulk / self.cov.D, self.K, self.cov.M, code, float(self.lr),
+                           float(self.weight_decay), self.tied, self.truncated, self.train_bias, fixed, dy)
         if not np.all(np.isfinite(dy)):
             raise _NonFinite(t)
         return dy
+
+    def _kernel_code(self, bias: np.ndarray | None) -> int | None:
+        """The activation code of the compiled right-hand side, or None where it does not apply."""
+        found = compiled_code(self.act)
+        if found is None or found[0] not in KERNEL_CODES:
+            return None
+        code = found[0]
+        if type(self.act.moments) is not _CLOSED_FORMS[code]:
+            return None  # the reference would use other moments
+        if code == ERF and (self.train_bias or (bias is not None and np.any(np.asarray(bias) != 0.0))):
+            return None  # erf's E g g with means is a quadrature
+        return code
+
+
+def _moments(act: Activation, m: np.ndarray, q: np.ndarray, Q: np.ndarray, bias: bool, *,
+             batched: bool = False) -> dict[str, np.ndarray]:
+    """The Gaussian moments of the ODE: one call of the activation's moments each (the reference), or
+    with ``batched`` the two-variable ones in one :meth:`GaussianMoments.pair_moments` call."""
+    mom = act.moments
+    m1, m2, v1, v2 = m[:, None], m[None, :], q[:, None], q[None, :]
+    if batched:
+        pair = mom.pair_moments(m1, m2, v1, v2, Q, with_df1f2=bias)
+    else:
+        pair = (mom.e_ff(m1, m2, v1, v2, Q), mom.e_dfdf(m1, m2, v1, v2, Q), mom.e_u1df1f2(m1, m2, v1, v2, Q))
+        if bias:
+            pair += (mom.e_df1f2(m1, m2, v1, v2, Q),)
+    out = {"i2": pair[0], "i11": pair[1], "p": pair[2], "g1": mom.e_df(m, q), "g1u2": mom.e_df_u2(m, q)}
+    if bias:
+        out["g1u"] = mom.e_df_u(m, q)
+        out["e_df1f2"] = pair[3]
+    return out
+
+
+_QUADRATURE_METHODS = ("e_ff", "e_dfdf", "e_u1df1f2", "e_df1f2", "e_df", "e_df_u", "e_df_u2", "pair_moments")
+
+
+def _by_quadrature(act: Activation) -> bool:
+    """The activation's moments are the generic quadrature of :class:`GaussianMoments` (no closed forms)."""
+    cls = type(act.moments)
+    return all(getattr(cls, name) is getattr(GaussianMoments, name) for name in _QUADRATURE_METHODS)
+
+
+def _quadrature_moments(act: Activation, m: np.ndarray, q: np.ndarray, Q: np.ndarray) -> dict[str, np.ndarray]:
+    """All the moments of :func:`_moments` in one pass: the rules of :class:`GaussianMoments`, g and g' once.
+
+    Two variables: with the factored rule w_ij = w1_i w2_ij of :func:`aelab.gaussian.rule_2d`, the
+    conditional sums E[g(x2) | z1_i] = sum_j w2_ij g(x2_ij) and E[g'(x2) | z1_i] are taken first,
+    and every two-variable moment is a sum over the outer nodes of them; one variable: the rule of
+    :func:`aelab.gaussian.expect_1d`, g' evaluated once.
+    """
+    mom = act.moments
+    kinks = act.kinks
+    m1, m2, v1, v2 = m[:, None], m[None, :], q[:, None], q[None, :]
+    x1, x2, w1, w2 = rule_2d(m1, m2, v1, v2, Q, kinks1=kinks, kinks2=kinks, n=mom.n2, graded=None, factored=True)
+    e_f2 = np.sum(w2 * act.f(x2), axis=-1)  # (K, K, P1)
+    e_df2 = np.sum(w2 * act.df(x2), axis=-1)
+    x1 = x1[..., 0]
+    w_df1 = w1 * act.df(x1)
+    out = {"i2": np.sum(w1 * act.f(x1) * e_f2, axis=-1), "i11": np.sum(w_df1 * e_df2, axis=-1),
+           "p": np.sum(w_df1 * (x1 - np.broadcast_to(m1, Q.shape)[..., None]) * e_f2, axis=-1),
+           "e_df1f2": np.sum(w_df1 * e_f2, axis=-1)}
+    x, w = rule_1d(m, q, kinks=kinks, n=mom.n1, graded=None)
+    w_df = w * act.df(x)
+    u = x - m[:, None]
+    out.update(g1=np.sum(w_df, axis=-1), g1u=np.sum(w_df * u, axis=-1), g1u2=np.sum(w_df * u**2, axis=-1))
+    return out
 
 
 class _NonFinite(ArithmeticError):

@@ -22,51 +22,122 @@ import numba
 import numpy as np
 
 from aelab.activations import Activation
+from aelab.compiled_activations import act_fdf, compiled_code
 
-__all__ = ["ACTIVATION_CODES", "sgd_steps", "sgd_steps_numpy"]
+__all__ = ["sgd_steps", "sgd_steps_numpy"]
 
-# activations compiled into the kernel; others run through the NumPy path
-ACTIVATION_CODES = {"linear": 0, "erf": 1, "relu": 2, "tanh": 3, "sigmoid": 4}
-_SQRT2 = math.sqrt(2.0)
-_SQRT_2_OVER_PI = math.sqrt(2.0 / math.pi)
+_FASTMATH = {"reassoc", "contract", "nsz", "arcp"}  # reductions vectorise; NaN and infinity keep their meaning
 
 
-@numba.njit(cache=True, inline="always")
-def _g(code: int, x: float) -> float:
-    if code == 0:
-        return x
-    if code == 1:
-        return math.erf(x / _SQRT2)
-    if code == 2:
-        return x if x > 0.0 else 0.0
-    if code == 3:
-        return math.tanh(x)
-    return 1.0 / (1.0 + math.exp(-x))
+# The kernel makes two passes over the D inputs per step, each for a pair of units (K = 2: one pair):
+#   1. the encoder update of the previous step, deferred to this pass (it needs h of the previous
+#      step), is applied while the new sample x = std * z is formed and projected: lambda = E . x;
+#   2. the residual e = x - sum_k g_k v_k, h_k = v_k . e and the decoder update v_k += (lr/D) g_k e.
+# Pairs keep the loops free of a run-time unit loop, so that they vectorise.
+@numba.njit(cache=True, fastmath=_FASTMATH, boundscheck=False, inline="always")
+def _project_pair(Ea, Eb, x, z, std, shrink, ca, cb):  # pragma: no cover - jitted
+    """E <- shrink E + c x (pending update), x <- std * z (in place), return (Ea . x, Eb . x)."""
+    la = 0.0
+    lb = 0.0
+    for i in range(x.shape[0]):
+        xi = std[i] * z[i]
+        xo = x[i]
+        x[i] = xi
+        a = Ea[i] * shrink + ca * xo
+        b = Eb[i] * shrink + cb * xo
+        Ea[i] = a
+        Eb[i] = b
+        la += a * xi
+        lb += b * xi
+    return la, lb
 
 
-@numba.njit(cache=True, inline="always")
-def _dg(code: int, x: float) -> float:
-    if code == 0:
-        return 1.0
-    if code == 1:
-        return _SQRT_2_OVER_PI * math.exp(-0.5 * x * x)
-    if code == 2:
-        return 1.0 if x > 0.0 else 0.0
-    if code == 3:
-        t = math.tanh(x)
-        return 1.0 - t * t
-    s = 1.0 / (1.0 + math.exp(-x))
-    return s * (1.0 - s)
+@numba.njit(cache=True, fastmath=_FASTMATH, boundscheck=False, inline="always")
+def _decode_pair(x, Va, Vb, ga, gb, shrink, ua, ub):  # pragma: no cover - jitted
+    """e = x - ga Va - gb Vb; return (Va . e, Vb . e) and update V <- shrink V + u e."""
+    ha = 0.0
+    hb = 0.0
+    for i in range(x.shape[0]):
+        va = Va[i]
+        vb = Vb[i]
+        ei = x[i] - ga * va - gb * vb
+        ha += va * ei
+        hb += vb * ei
+        Va[i] = va * shrink + ua * ei
+        Vb[i] = vb * shrink + ub * ei
+    return ha, hb
 
 
-# reassociation lets the reductions vectorise; NaN and infinity keep their IEEE meaning
-@numba.njit(cache=True, fastmath={"reassoc", "contract", "nsz", "arcp"}, boundscheck=False)
-def _kernel(W, V, bias, Z, std, lr, code, tied, train_bias, truncated, decay):  # pragma: no cover - jitted
+@numba.njit(cache=True, fastmath=_FASTMATH, boundscheck=False, inline="always")
+def _residual_pair(e, Va, Vb, ga, gb):  # pragma: no cover - jitted
+    for i in range(e.shape[0]):
+        e[i] = e[i] - ga * Va[i] - gb * Vb[i]
+
+
+@numba.njit(cache=True, fastmath=_FASTMATH, boundscheck=False)
+def _kernel(W, V, bias, Z, std, lr, code, p, tied, train_bias, decay):  # pragma: no cover - jitted
+    n_steps, D = Z.shape
+    K = V.shape[0]
+    E = V if tied else W  # the encoder rows
+    x = np.zeros(D)  # the previous sample until pass 1 overwrites it
+    t = np.empty(D)
+    e = np.empty(D)
+    gk = np.empty(K)
+    dgk = np.empty(K)
+    hk = np.zeros(K)
+    ck = np.zeros(K)
+    inv_sqrt_d = 1.0 / math.sqrt(D)
+    inv_d = 1.0 / D
+    step = lr * inv_d
+    shrink = 1.0 - lr * decay * inv_d
+    scale = inv_d if tied else inv_sqrt_d
+    sh_e = 1.0  # pending encoder update E <- sh_e E + ck x_old (untied: W's whole step; tied: V's g' h x term)
+    pairs = (K + 1) // 2
+    for s in range(n_steps):
+        z = Z[s]
+        for j in range(pairs - 1, -1, -1):
+            a = 2 * j
+            b = min(a + 1, K - 1)
+            if j > 0:  # x must stay the old sample for the pairs still to come
+                t[:] = x
+                la, lb = _project_pair(E[a], E[b], t, z, std, sh_e, ck[a], ck[b])
+            else:
+                la, lb = _project_pair(E[a], E[b], x, z, std, sh_e, ck[a], ck[b])
+            gk[a], dgk[a] = act_fdf(code, p, la * scale + bias[a])
+            gk[b], dgk[b] = act_fdf(code, p, lb * scale + bias[b])
+        if pairs == 1:
+            b = K - 1
+            hk[0], hk[b] = _decode_pair(x, V[0], V[b], gk[0], gk[b] if b else 0.0, shrink, step * gk[0], step * gk[b])
+        else:
+            e[:] = x
+            for j in range(pairs):
+                a = 2 * j
+                b = min(a + 1, K - 1)
+                _residual_pair(e, V[a], V[b], gk[a], gk[b] if b != a else 0.0)
+            for j in range(pairs):
+                a = 2 * j
+                b = min(a + 1, K - 1)
+                hk[a], hk[b] = _decode_pair(e, V[a], V[b], 0.0, 0.0, shrink, step * gk[a], step * gk[b])
+        for k in range(K):
+            c = step * dgk[k] * hk[k] * inv_d
+            if train_bias:
+                bias[k] += c
+            ck[k] = c if tied else c * inv_sqrt_d
+        sh_e = 1.0 if tied else shrink
+    for k in range(K):  # the last pending encoder update
+        Ek = E[k]
+        c = ck[k]
+        for i in range(D):
+            Ek[i] = Ek[i] * sh_e + c * x[i]
+
+
+@numba.njit(cache=True, fastmath=_FASTMATH, boundscheck=False)
+def _kernel_truncated(W, V, bias, Z, std, lr, code, p, tied, train_bias, decay):  # pragma: no cover - jitted
+    """Truncated SGD: unit k sees e_k = x - sum_{a <= k} v_a g_a (as :func:`sgd_steps_numpy`)."""
     n_steps, D = Z.shape
     K = V.shape[0]
     x = np.empty(D)
     e = np.empty(D)
-    lam = np.empty(K)
     gk = np.empty(K)
     dgk = np.empty(K)
     hk = np.empty(K)
@@ -74,60 +145,29 @@ def _kernel(W, V, bias, Z, std, lr, code, tied, train_bias, truncated, decay):  
     inv_d = 1.0 / D
     step = lr * inv_d
     shrink = 1.0 - lr * decay * inv_d
-    enc_scale = inv_d if tied else inv_sqrt_d
+    scale = inv_d if tied else inv_sqrt_d
+    E = V if tied else W
     for s in range(n_steps):
         for i in range(D):
             x[i] = std[i] * Z[s, i]
         for k in range(K):
             acc = 0.0
-            if tied:
-                for i in range(D):
-                    acc += V[k, i] * x[i]
-            else:
-                for i in range(D):
-                    acc += W[k, i] * x[i]
-            lam[k] = acc * enc_scale + bias[k]
-            gk[k] = _g(code, lam[k])
-            dgk[k] = _dg(code, lam[k])
-        if truncated:
-            # h_k = v_k . (x - sum_{a<=k} v_a g_a) / D, then the decoder updates with their own residuals
             for i in range(D):
-                e[i] = x[i]
-            for k in range(K):
-                acc = 0.0
-                for i in range(D):
-                    e[i] -= V[k, i] * gk[k]
-                    acc += V[k, i] * e[i]
-                hk[k] = acc * inv_d
+                acc += E[k, i] * x[i]
+            gk[k], dgk[k] = act_fdf(code, p, acc * scale + bias[k])
+        e[:] = x
+        for k in range(K):
+            acc = 0.0
             for i in range(D):
-                e[i] = x[i]
-            for k in range(K):
-                c = step * gk[k]
-                for i in range(D):
-                    e[i] -= V[k, i] * gk[k]
-                    V[k, i] = V[k, i] * shrink + c * e[i]
-        else:
+                e[i] -= V[k, i] * gk[k]
+                acc += V[k, i] * e[i]
+            hk[k] = acc * inv_d
+        e[:] = x
+        for k in range(K):
+            c1 = step * gk[k]
             for i in range(D):
-                acc = x[i]
-                for k in range(K):
-                    acc -= V[k, i] * gk[k]
-                e[i] = acc
-            for k in range(K):
-                acc = 0.0
-                for i in range(D):
-                    acc += V[k, i] * e[i]
-                hk[k] = acc * inv_d
-            if tied:
-                for k in range(K):
-                    c1 = step * gk[k]
-                    c2 = step * dgk[k] * hk[k]
-                    for i in range(D):
-                        V[k, i] = V[k, i] * shrink + c1 * e[i] + c2 * x[i]
-            else:
-                for k in range(K):
-                    c = step * gk[k]
-                    for i in range(D):
-                        V[k, i] = V[k, i] * shrink + c * e[i]
+                e[i] -= V[k, i] * gk[k]
+                V[k, i] = V[k, i] * shrink + c1 * e[i]
         if not tied:
             for k in range(K):
                 c = step * dgk[k] * hk[k] * inv_sqrt_d
@@ -143,18 +183,23 @@ def sgd_steps(W: np.ndarray, V: np.ndarray, bias: np.ndarray, Z: np.ndarray, std
               weight_decay: float = 0.0) -> None:
     """Run ``len(Z)`` SGD steps in place, one per row of standard normals ``Z`` (shape (n, D)).
 
+    The compiled kernel runs for the activations of :mod:`aelab.compiled_activations` that pass its
+    self-check (their own ``f`` and ``df`` equal the compiled ones); any other activation runs
+    through :func:`sgd_steps_numpy`.
+
     Args:
         W, V: (K, D) encoder and decoder weights in the eigenbasis (W is ignored when tied).
         bias: (K,) encoder biases (updated only if ``train_bias``).
         Z: (n, D) standard normal draws; the samples are x = std * Z[s].
         std: (D,) square roots of the covariance eigenvalues.
     """
-    code = ACTIVATION_CODES.get(act.name)
-    if code is None:
+    compiled = compiled_code(act)
+    if compiled is None:
         sgd_steps_numpy(W, V, bias, Z, std, lr=lr, act=act, tied=tied, train_bias=train_bias, truncated=truncated,
                         weight_decay=weight_decay)
         return
-    _kernel(W, V, bias, Z, std, float(lr), code, bool(tied), bool(train_bias), bool(truncated), float(weight_decay))
+    kernel = _kernel_truncated if truncated else _kernel
+    kernel(W, V, bias, Z, std, float(lr), compiled[0], compiled[1], bool(tied), bool(train_bias), float(weight_decay))
 
 
 def sgd_steps_numpy(W: np.ndarray, V: np.ndarray, bias: np.ndarray, Z: np.ndarray, std: np.ndarray, *, lr: float,
