@@ -181,6 +181,14 @@ class ModelConfig(StrictModel):
     tied: bool = False
     bias: bool = False
     init_std: float = Field(0.1, gt=0.0, description="std of the i.i.d. Gaussian initial weights")
+    skip: bool = Field(False, description="a trainable skip connection: x_hat = s x_tilde + sum_k v_k g(lambda_k)")
+    skip_init: float = Field(0.0, description="the skip's initial value s(0)")
+
+    @model_validator(mode="after")
+    def _skip(self):
+        if self.skip_init != 0.0 and not self.skip:
+            raise ValueError("model.skip_init: needs model.skip = true")
+        return self
 
     @field_validator("activation")
     @classmethod
@@ -198,6 +206,9 @@ class TrainConfig(StrictModel):
     units 1..k leave (learns the individual principal components); for a tied linear network
     the truncated rule is Sanger's rule.
     ``weight_decay``: kappa >= 0; every parameter theta also moves by -lr kappa theta per unit time.
+    ``input_noise``: Delta >= 0; SGD sees x_tilde = x + sqrt(Delta) xi (xi fresh each step) and
+    reconstructs the clean x (docs/shallow-denoising.md). A skip (``model.skip``) moves by
+    s += (lr/D) (e . x_tilde)/D, so that it changes by O(1) per unit of time like the weights.
     ``seeds``: a list of seeds, or a count n meaning seeds 0..n-1. Each seed draws its own stream
     of samples. ``shared_init`` (default): every seed starts from the initial weights of the first
     seed, so the average over seeds estimates the mean SGD trajectory from one initial point, which
@@ -207,6 +218,8 @@ class TrainConfig(StrictModel):
 
     lr: float = Field(1.0, gt=0.0, description="learning rate eta")
     time: float = Field(60.0, gt=0.0, description="training time in units of D steps")
+    input_noise: float = Field(0.0, ge=0.0, description="Delta: SGD sees x + sqrt(Delta) xi and reconstructs x "
+                               "(a denoising autoencoder; 0: the autoencoder)")
     seeds: list[int] = Field(default_factory=lambda: [0, 1, 2, 3, 4])
     weight_decay: float = Field(0.0, ge=0.0)
     rule: Literal["vanilla", "truncated"] = "vanilla"
@@ -288,6 +301,10 @@ class ShallowConfig(StrictModel):
             raise ValueError(f"model.K = {self.model.K} exceeds data.D = {self.data.D}")
         if self.output.times is not None and self.output.times[-1] > self.train.time * (1 + 1e-12):
             raise ValueError("output.times: the last time exceeds train.time")
+        if self.sanger_rule and (self.train.input_noise or self.model.skip):
+            field = "train.input_noise" if self.train.input_noise else "model.skip"
+            raise ValueError(f"{field}: Sanger's rule (a tied linear network with the truncated rule) has no "
+                             "denoising form; untie the weights or use the vanilla rule")
         if self.train.rule == "truncated" and self.model.tied and (
                 self.sanger_rule is False or self.model.bias or self.train.weight_decay):
             raise ValueError("train.rule: truncated SGD of tied weights is defined only for a linear network "

@@ -40,7 +40,7 @@ import numpy as np
 from scipy.optimize import root
 
 from aelab.shallow.ode import OdeSystem, integrate
-from aelab.shallow.state import State, order_parameters
+from aelab.shallow.state import State
 
 __all__ = ["FixedPoint", "bulk_eigenvalues", "network_vector", "network_state", "velocity", "jacobian",
            "find_fixed_point",
@@ -89,10 +89,12 @@ def _bulk_template(system: OdeSystem, state: State) -> np.ndarray:
 
 
 def network_vector(system: OdeSystem, state: State) -> np.ndarray:
-    """The network variables y = (A, B, bias) (tied: (B, bias)) as one vector."""
+    """The network variables y = (A, B, bias, skip) (tied: (B, bias, skip)) as one vector."""
     parts = [state.B.ravel()] if system.tied else [state.A.ravel(), state.B.ravel()]
     if system.train_bias:
         parts.append(state.bias)
+    if system.train_skip:
+        parts.append(np.array([state.skip]))
     return np.concatenate(parts)
 
 
@@ -106,7 +108,8 @@ def network_state(system: OdeSystem, y: np.ndarray, template: State) -> State:
     else:
         A, B, i = y[:n].reshape(M, K), y[n:2 * n].reshape(M, K), 2 * n
     bias = y[i:i + K] if system.train_bias else template.bias
-    return State(A=A, B=B, S=_bulk_template(system, template), bias=bias)
+    skip = float(y[i + (K if system.train_bias else 0)]) if system.train_skip else template.skip
+    return State(A=A, B=B, S=_bulk_template(system, template), bias=bias, skip=skip)
 
 
 def velocity(system: OdeSystem, y: np.ndarray, template: State) -> np.ndarray:
@@ -166,7 +169,7 @@ def find_fixed_point(system: OdeSystem, guess: State, *, tol: float = 1e-10, zer
     n_unstable = int(np.sum(np.real(both) > thr))
     n_zero = int(np.sum(np.abs(np.real(both)) <= thr))
     with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
-        pmse = order_parameters(state, system.cov, system.act).pmse
+        pmse = system.pmse(state)
     return FixedPoint(state=state, pmse=pmse, residual=res, converged=converged, eigenvalues=eig,
                       bulk_eigenvalues=bulk, n_unstable=n_unstable, n_zero=n_zero,
                       seconds=_time.perf_counter() - start)
@@ -180,17 +183,8 @@ def bulk_eigenvalues(system: OdeSystem, state: State) -> np.ndarray:
     """
     if system.cov.n_bulk == 0:
         return np.array([])
-    c = system.coefficients(state)
-    K, rb, eta = system.K, system.cov.bulk / system.cov.D, system.lr
-    if system.tied:
-        Lb = rb * (c["Ma"] + 2.0 * np.diag(c["g1"])) - c["I2"]
-    else:
-        Lb = np.zeros((2 * K, 2 * K))
-        Lb[:K, :K] = rb * c["Ma"]
-        Lb[K:, K:] = -c["I2"]
-        idx = np.arange(K)
-        Lb[idx, K + idx] = Lb[K + idx, idx] = rb * c["g1"]
-    mu = np.linalg.eigvals(eta * Lb) - eta * system.weight_decay
+    Lb = system.bulk_matrix(state, system.coefficients(state))
+    mu = np.linalg.eigvals(system.lr * Lb) - system.lr * system.weight_decay
     i, j = np.triu_indices(mu.size)
     out = mu[i] + mu[j]
     return out[np.argsort(-np.real(out))]

@@ -69,6 +69,16 @@ class OdeSystem:
         K: hidden units.
         compiled: :meth:`rhs` uses the compiled kernel or the batched moments where they apply
             (False: the NumPy reference everywhere).
+        noise: Delta, the variance of the input noise of a denoising autoencoder (0: none).
+        train_skip: the network has a trainable skip x_hat = s x_tilde + ..., its value one more
+            entry of the state (``State.skip``).
+
+    Denoising (docs/shallow-denoising.md): the per-direction system keeps its form with the field
+    variance (rho_tau + Delta)/D in the encoder's curvature term and the residual target's
+    covariance c_tau/D = ((1 - s) rho_tau - s Delta)/D in the couplings; the moments are taken over
+    the noisy fields (covariance Q~) and the decoder projection nu_k is the residual target's
+    (covariance R~_kk with lambda_k); ds/dt = eta [(1 - s) tr Omega/D - s Delta - sum_k (R + Delta
+    P_ba)_kk g1_k] - eta kappa s.
     """
 
     cov: Covariance
@@ -80,6 +90,22 @@ class OdeSystem:
     truncated: bool = False
     weight_decay: float = 0.0
     compiled: bool = True
+    noise: float = 0.0
+    train_skip: bool = False
+
+    @property
+    def denoising(self) -> bool:
+        return self.noise > 0.0 or self.train_skip
+
+    def pmse(self, state: State) -> float:
+        """The population error of ``state`` (against the clean input for a denoising autoencoder)."""
+        if self.denoising:
+            from aelab.shallow.denoising import denoising_pmse
+
+            return denoising_pmse(state, self.cov, self.act, noise=self.noise, skip=state.skip)
+        from aelab.shallow.state import order_parameters
+
+        return order_parameters(state, self.cov, self.act).pmse
 
     # --- packing -------------------------------------------------------------------------
     def pack(self, state: State) -> np.ndarray:
@@ -89,6 +115,8 @@ class OdeSystem:
         parts.append((state.S[K:, K:] if self.tied else state.S).ravel())
         if self.train_bias:
             parts.append(state.bias)
+        if self.train_skip:
+            parts.append(np.array([state.skip], dtype=float))
         return np.concatenate(parts)
 
     def unpack(self, y: np.ndarray, bias: np.ndarray | None = None) -> State:
@@ -107,9 +135,11 @@ class OdeSystem:
             i += 4 * K * K
         if self.train_bias:
             b = y[i: i + K]
+            i += K
         else:
             b = np.zeros(K) if bias is None else np.asarray(bias, float)
-        return State(A=A, B=B, S=S, bias=b)
+        skip = float(y[i]) if self.train_skip else 0.0
+        return State(A=A, B=B, S=S, bias=b, skip=skip)
 
     # --- right-hand side -----------------------------------------------------------------
     def coefficients(self, state: State, *, batched: bool = False) -> dict[str, np.ndarray]:
@@ -125,6 +155,12 @@ class OdeSystem:
         Q = (A.T * w) @ A + rb * S[:K, :K]
         R = (B.T * w) @ A + rb * S[K:, :K]
         T0 = B.T @ B + S[K:, K:]
+        extra: dict[str, np.ndarray] = {}
+        if self.denoising:  # the noisy fields and the residual target (docs/shallow-denoising.md)
+            p_ba = (B.T @ A + S[K:, :K]) / D
+            extra = {"R_plus": R + self.noise * p_ba}
+            Q = Q + self.noise * (A.T @ A + S[:K, :K]) / D
+            R = (1.0 - state.skip) * R - state.skip * self.noise * p_ba
         q = np.maximum(Q.diagonal(), _TINY)
         r = R.diagonal()
         if batched and _by_quadrature(self.act):
@@ -141,7 +177,7 @@ class OdeSystem:
         sig = (r / q) * (g1u2 / q - g1)  # E[g''(lambda_k) nu_k]
         Ma = -T0m * i11
         Ma[np.diag_indices(K)] += sig - np.sum(T0m * h, axis=1)
-        out = {"Ma": Ma, "g1": g1, "I2": i2m, "Q": Q, "R": R, "T0": T0, "T0m": T0m, "q": q}
+        out = {"Ma": Ma, "g1": g1, "I2": i2m, "Q": Q, "R": R, "T0": T0, "T0m": T0m, "q": q, **extra}
         if self.train_bias:
             out["dbias"] = r * mom["g1u"] / q - np.sum(T0m * mom["e_df1f2"], axis=1)
         return out
@@ -149,33 +185,49 @@ class OdeSystem:
     def derivative(self, state: State, *, batched: bool = False) -> State:
         """d state / dt (``batched``: see :meth:`coefficients`)."""
         c = self.coefficients(state, batched=batched)
-        eta, K = self.lr, self.K
+        eta, K, D = self.lr, self.K, self.cov.D
         Ma, g1, I2 = c["Ma"], c["g1"], c["I2"]
-        w = (self.cov.eigenvalues / self.cov.D)[:, None]
-        rb = self.cov.bulk / self.cov.D
+        rho = self.cov.eigenvalues[:, None]
+        s, delta = state.skip, self.noise
+        # field variance (encoder curvature) and residual-target covariance (couplings), per direction;
+        # for the autoencoder (delta = 0, s = 0) both are rho / D
+        wf, wc = (rho + delta) / D, ((1.0 - s) * rho - s * delta) / D
         A, B, S = state.A, state.B, state.S
         decay = eta * self.weight_decay
+        Lb = self.bulk_matrix(state, c)
         if self.tied:
-            Lt = Ma.copy()
-            Lt[np.diag_indices(K)] += 2.0 * g1
-            dB = eta * (w * (B @ Lt.T) - B @ I2.T) - decay * B
-            Lb = rb * Lt - I2
+            dB = eta * (wf * (B @ Ma.T) + 2.0 * wc * B * g1 - B @ I2.T) - decay * B
             Sbb = S[K:, K:]
             dSbb = eta * (Lb @ Sbb + Sbb @ Lb.T) - 2.0 * decay * Sbb
             dS = np.tile(dSbb, (2, 2))
             dA = dB
         else:
-            dA = eta * w * (A @ Ma.T + B * g1) - decay * A
-            dB = eta * (w * A * g1 - B @ I2.T) - decay * B
-            Lb = np.zeros((2 * K, 2 * K))
-            Lb[:K, :K] = rb * Ma
-            Lb[K:, K:] = -I2
-            idx = np.arange(K)
-            Lb[idx, K + idx] = Lb[K + idx, idx] = rb * g1
+            dA = eta * (wf * (A @ Ma.T) + wc * B * g1) - decay * A
+            dB = eta * (wc * A * g1 - B @ I2.T) - decay * B
             LS = Lb @ S
             dS = eta * (LS + LS.T) - 2.0 * decay * S
         dbias = eta * c["dbias"] if self.train_bias else np.zeros(K)
-        return State(A=dA, B=dB, S=dS, bias=dbias)
+        dskip = 0.0
+        if self.train_skip:
+            trace = self.cov.trace / D
+            dskip = eta * ((1.0 - s) * trace - s * delta - float(np.dot(np.diag(c["R_plus"]), g1))) - decay * s
+        return State(A=dA, B=dB, S=dS, bias=dbias, skip=dskip)
+
+    def bulk_matrix(self, state: State, c: dict[str, np.ndarray]) -> np.ndarray:
+        """The per-direction matrix L of the bulk directions (2K x 2K; tied: K x K), from :meth:`coefficients`."""
+        K, D = self.K, self.cov.D
+        s, delta = state.skip, self.noise
+        rf, rc = (self.cov.bulk + delta) / D, ((1.0 - s) * self.cov.bulk - s * delta) / D
+        idx = np.arange(K)
+        if self.tied:
+            Lb = rf * c["Ma"] - c["I2"]
+            Lb[idx, idx] += 2.0 * rc * c["g1"]
+            return Lb
+        Lb = np.zeros((2 * K, 2 * K))
+        Lb[:K, :K] = rf * c["Ma"]
+        Lb[K:, K:] = -c["I2"]
+        Lb[idx, K + idx] = Lb[K + idx, idx] = rc * c["g1"]
+        return Lb
 
     def rhs(self, t: float, y: np.ndarray, bias: np.ndarray | None = None) -> np.ndarray:
         """The right-hand side f(t, y) for SciPy-style drivers.
@@ -201,6 +253,8 @@ class OdeSystem:
 
     def _kernel_code(self, bias: np.ndarray | None) -> int | None:
         """The activation code of the compiled right-hand side, or None where it does not apply."""
+        if self.denoising:
+            return None
         found = compiled_code(self.act)
         if found is None or found[0] not in KERNEL_CODES:
             return None

@@ -35,6 +35,8 @@ class Network:
     tied: bool = False
     bias: bool = False
     init_std: float = 0.1
+    skip: bool = False
+    skip_init: float = 0.0
 
     @functools.cached_property
     def act(self) -> Activation:
@@ -68,6 +70,7 @@ class Problem:
         seeds: the simulation's seeds.
         shared_init: every seed starts from the initial weights of the first seed.
         pcs: leading principal directions whose overlaps are recorded.
+        noise: Delta, the variance of the input noise (a denoising autoencoder; 0: none).
         pixel_basis: (D, D) eigenvectors of a data set's covariance: initial weights are drawn in
             pixel space and rotated (so every source of one data set starts from one point), else None.
     """
@@ -78,6 +81,7 @@ class Problem:
     seeds: tuple[int, ...] = (0,)
     shared_init: bool = True
     pcs: int = 4
+    noise: float = 0.0
     pixel_basis: np.ndarray | None = None
 
     @property
@@ -112,7 +116,12 @@ class Problem:
         from aelab.shallow.state import state_from_weights
 
         W, V, bias = self.initial_weights(self.seeds[0] if seed is None else seed)
-        return state_from_weights(W, V, bias, self.cov, tied=self.network.tied)
+        return state_from_weights(W, V, bias, self.cov, tied=self.network.tied, skip=self.initial_skip)
+
+    @property
+    def initial_skip(self) -> float:
+        """s(0): ``model.skip_init`` with a skip, else 0."""
+        return self.network.skip_init if self.network.skip else 0.0
 
     def ode_system(self):
         """The ODE of this problem (Sanger's rule for a tied linear truncated network)."""
@@ -124,13 +133,14 @@ class Problem:
 
         net, rule = self.network, self.rule
         return OdeSystem(cov=self.cov, act=net.act, lr=rule.lr, K=net.K, tied=net.tied, train_bias=net.bias,
-                         truncated=rule.truncated, weight_decay=rule.weight_decay)
+                         truncated=rule.truncated, weight_decay=rule.weight_decay, noise=self.noise,
+                         train_skip=net.skip)
 
     def sgd_kwargs(self) -> dict[str, Any]:
         """Keyword arguments of :func:`aelab.shallow.sgd.sgd_steps` for this problem."""
         net, rule = self.network, self.rule
         return dict(lr=rule.lr, act=net.act, tied=net.tied, train_bias=net.bias, truncated=rule.truncated,
-                    weight_decay=rule.weight_decay)
+                    weight_decay=rule.weight_decay, noise=self.noise)
 
 
 def resolve(config, *, images=None, data_dir: str | Path | None = None, inputs: str | None = None) -> Problem:
@@ -161,10 +171,11 @@ def resolve(config, *, images=None, data_dir: str | Path | None = None, inputs: 
     else:
         source = GaussianSource(d.covariance())
     m, t = config.model, config.train
-    network = Network(K=m.K, activation=m.activation, tied=m.tied, bias=m.bias, init_std=m.init_std)
+    network = Network(K=m.K, activation=m.activation, tied=m.tied, bias=m.bias, init_std=m.init_std, skip=m.skip,
+                      skip_init=m.skip_init)
     rule = Rule(lr=t.lr, truncated=t.rule == "truncated", weight_decay=t.weight_decay, sanger=config.sanger_rule)
     return Problem(source=source, network=network, rule=rule, seeds=tuple(t.seeds), shared_init=t.shared_init,
-                   pcs=config.output.pcs, pixel_basis=pixel_basis)
+                   pcs=config.output.pcs, noise=t.input_noise, pixel_basis=pixel_basis)
 
 
 def as_problem(config_or_problem) -> Problem:

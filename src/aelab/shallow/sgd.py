@@ -12,6 +12,10 @@ One step on a fresh sample x, with e = x - x_hat and h_k = v_k . e / D (Refinett
     tied:    v_k += (lr/D) (g(lambda_k) e + g'(lambda_k) h_k x),   lambda_k = v_k . x / D + b_k
     truncated: unit k uses e_k = x - sum_{a <= k} v_a g(lambda_a) in place of e.
 Weight decay kappa multiplies every parameter by (1 - lr kappa / D) per step.
+
+Denoising autoencoders (docs/shallow-denoising.md): the network sees x_tilde = x + sqrt(Delta) xi
+(xi a second block of standard normals) in every place where it sees x above, the target stays x,
+x_hat = s x_tilde + sum_k v_k g(lambda_k), and the skip moves by s += (lr/D) (e . x_tilde) / D.
 """
 
 from __future__ import annotations
@@ -178,9 +182,85 @@ def _kernel_truncated(W, V, bias, Z, std, lr, code, p, tied, train_bias, decay):
                 bias[k] += step * dgk[k] * hk[k]
 
 
+@numba.njit(cache=True, fastmath=_FASTMATH, boundscheck=False)
+def _kernel_denoising(W, V, bias, skip, Z, Xi, std, noise, lr, code, p, tied, train_bias, truncated, train_skip,
+                      decay):  # pragma: no cover - jitted
+    """Denoising SGD (module docstring): input x_tilde = x + sqrt(noise) xi, target x, skip s = skip[0]."""
+    n_steps, D = Z.shape
+    K = V.shape[0]
+    x = np.empty(D)
+    xt = np.empty(D)
+    e = np.empty(D)
+    gk = np.empty(K)
+    dgk = np.empty(K)
+    hk = np.empty(K)
+    inv_sqrt_d = 1.0 / math.sqrt(D)
+    inv_d = 1.0 / D
+    step = lr * inv_d
+    shrink = 1.0 - lr * decay * inv_d
+    scale = inv_d if tied else inv_sqrt_d
+    sigma = math.sqrt(noise)
+    E = V if tied else W
+    for s in range(n_steps):
+        sk = skip[0]
+        for i in range(D):
+            x[i] = std[i] * Z[s, i]
+            xt[i] = x[i] + sigma * Xi[s, i]
+            e[i] = x[i] - sk * xt[i]
+        for k in range(K):
+            acc = 0.0
+            for i in range(D):
+                acc += E[k, i] * xt[i]
+            gk[k], dgk[k] = act_fdf(code, p, acc * scale + bias[k])
+        for k in range(K):  # h_k with the residual of units 1..k (truncated) or of all units
+            acc = 0.0
+            if truncated:
+                for i in range(D):
+                    e[i] -= V[k, i] * gk[k]
+                    acc += V[k, i] * e[i]
+            else:
+                for i in range(D):
+                    e[i] -= V[k, i] * gk[k]
+            hk[k] = acc * inv_d
+        if not truncated:
+            for k in range(K):
+                acc = 0.0
+                for i in range(D):
+                    acc += V[k, i] * e[i]
+                hk[k] = acc * inv_d
+        ds = 0.0
+        if train_skip:
+            for i in range(D):
+                ds += e[i] * xt[i]
+        if truncated:  # rebuild e_k unit by unit while updating V
+            for i in range(D):
+                e[i] = x[i] - sk * xt[i]
+        for k in range(K):
+            c1 = step * gk[k]
+            c2 = step * dgk[k] * hk[k] if tied and not truncated else 0.0
+            if truncated:
+                for i in range(D):
+                    e[i] -= V[k, i] * gk[k]
+                    V[k, i] = V[k, i] * shrink + c1 * e[i] + c2 * xt[i]
+            else:
+                for i in range(D):
+                    V[k, i] = V[k, i] * shrink + c1 * e[i] + c2 * xt[i]
+        if not tied:
+            for k in range(K):
+                c = step * dgk[k] * hk[k] * inv_sqrt_d
+                for i in range(D):
+                    W[k, i] = W[k, i] * shrink + c * xt[i]
+        if train_bias:
+            for k in range(K):
+                bias[k] += step * dgk[k] * hk[k]
+        if train_skip:
+            skip[0] = sk * shrink + step * ds * inv_d
+
+
 def sgd_steps(W: np.ndarray, V: np.ndarray, bias: np.ndarray, Z: np.ndarray, std: np.ndarray, *, lr: float,
               act: Activation, tied: bool = False, train_bias: bool = False, truncated: bool = False,
-              weight_decay: float = 0.0) -> None:
+              weight_decay: float = 0.0, noise: float = 0.0, Xi: np.ndarray | None = None,
+              skip: np.ndarray | None = None) -> None:
     """Run ``len(Z)`` SGD steps in place, one per row of standard normals ``Z`` (shape (n, D)).
 
     The compiled kernel runs for the activations of :mod:`aelab.compiled_activations` that pass its
@@ -192,42 +272,58 @@ def sgd_steps(W: np.ndarray, V: np.ndarray, bias: np.ndarray, Z: np.ndarray, std
         bias: (K,) encoder biases (updated only if ``train_bias``).
         Z: (n, D) standard normal draws; the samples are x = std * Z[s].
         std: (D,) square roots of the covariance eigenvalues.
+        noise, Xi: a denoising autoencoder sees x + sqrt(noise) Xi[s] ((n, D) standard normals).
+        skip: a one-element array holding the trainable skip s (updated in place), or None.
     """
     compiled = compiled_code(act)
+    denoising = noise > 0.0 or skip is not None
     if compiled is None:
         sgd_steps_numpy(W, V, bias, Z, std, lr=lr, act=act, tied=tied, train_bias=train_bias, truncated=truncated,
-                        weight_decay=weight_decay)
-        return
-    kernel = _kernel_truncated if truncated else _kernel
-    kernel(W, V, bias, Z, std, float(lr), compiled[0], compiled[1], bool(tied), bool(train_bias), float(weight_decay))
+                        weight_decay=weight_decay, noise=noise, Xi=Xi, skip=skip)
+    elif denoising:
+        _kernel_denoising(W, V, bias, np.zeros(1) if skip is None else skip, Z, Z if Xi is None else Xi, std,
+                          float(noise), float(lr), compiled[0], compiled[1], bool(tied), bool(train_bias),
+                          bool(truncated), skip is not None, float(weight_decay))
+    else:
+        kernel = _kernel_truncated if truncated else _kernel
+        kernel(W, V, bias, Z, std, float(lr), compiled[0], compiled[1], bool(tied), bool(train_bias),
+               float(weight_decay))
 
 
 def sgd_steps_numpy(W: np.ndarray, V: np.ndarray, bias: np.ndarray, Z: np.ndarray, std: np.ndarray, *, lr: float,
                     act: Activation, tied: bool = False, train_bias: bool = False, truncated: bool = False,
-                    weight_decay: float = 0.0) -> None:
+                    weight_decay: float = 0.0, noise: float = 0.0, Xi: np.ndarray | None = None,
+                    skip: np.ndarray | None = None) -> None:
     """The same steps as :func:`sgd_steps` in plain NumPy: any activation, and a reference for the kernel."""
     n, D = Z.shape
     step = lr / D
     shrink = 1.0 - lr * weight_decay / D
     sq = math.sqrt(D)
+    sigma = math.sqrt(noise)
     for s in range(n):
         x = std * Z[s]
-        lam = (V @ x) / D + bias if tied else (W @ x) / sq + bias
+        xt = x + sigma * Xi[s].astype(np.float64) if noise > 0.0 else x
+        sk = 0.0 if skip is None else float(skip[0])
+        target = x - sk * xt
+        lam = (V @ xt) / D + bias if tied else (W @ xt) / sq + bias
         g, dg = act.f(lam), act.df(lam)
         if truncated:
             cum = np.cumsum(V * g[:, None], axis=0)  # row k: sum_{a<=k} v_a g_a
-            resid = x[None, :] - cum
+            resid = target[None, :] - cum
             h = np.einsum("ki,ki->k", V, resid) / D
             V_new = V * shrink + step * g[:, None] * resid
+            e = resid[-1]
         else:
-            e = x - g @ V
+            e = target - g @ V
             h = (V @ e) / D
             V_new = V * shrink + step * g[:, None] * e[None, :]
             if tied:
-                V_new += step * (dg * h)[:, None] * x[None, :]
+                V_new += step * (dg * h)[:, None] * xt[None, :]
         if not tied:
             W *= shrink
-            W += (step / sq) * (dg * h)[:, None] * x[None, :]
+            W += (step / sq) * (dg * h)[:, None] * xt[None, :]
         if train_bias:
             bias += step * dg * h
+        if skip is not None:
+            skip[0] = sk * shrink + step * float(e @ xt) / D
         V[...] = V_new

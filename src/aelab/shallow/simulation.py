@@ -49,6 +49,12 @@ def simulate_seed(problem: Problem, seed: int, times: np.ndarray,
     D = problem.D
     W, V, bias = problem.initial_weights(seed, basis="source")
     batches = src.batches(seed)
+    skip = np.array([problem.initial_skip]) if net.skip else None
+    if problem.noise > 0.0:  # a denoising autoencoder: one more block of D normals a step
+        from aelab.normal_draws import NormalStream
+
+        noise = NormalStream(stream(seed, "noise"))
+        xi = np.empty((CHUNK, D), dtype=SAMPLE_DTYPE)
     if problem.rule.sanger:
         from aelab.shallow.sanger import sanger_steps
 
@@ -62,7 +68,8 @@ def simulate_seed(problem: Problem, seed: int, times: np.ndarray,
         kw = problem.sgd_kwargs()
 
         def step(Z, std):
-            sgd_steps(W, V, bias, Z, std, **kw)
+            Xi = noise.fill(xi[:len(Z)]) if problem.noise > 0.0 else None
+            sgd_steps(W, V, bias, Z, std, Xi=Xi, skip=skip, **kw)
 
     rows, done = [], 0
     for target in np.round(np.asarray(times) * D).astype(np.int64):
@@ -73,13 +80,16 @@ def simulate_seed(problem: Problem, seed: int, times: np.ndarray,
             if on_steps is not None:
                 on_steps(len(Z))
         where = dict(time=done / D, step=done, side="simulation")
-        if not (np.all(np.isfinite(V)) and np.all(np.isfinite(W)) and np.all(np.isfinite(bias))):
+        s_now = float(skip[0]) if skip is not None else 0.0
+        if not (np.all(np.isfinite(V)) and np.all(np.isfinite(W)) and np.all(np.isfinite(bias))
+                and np.isfinite(s_now)):
             raise DivergenceError(
                 f"SGD diverged before t = {done / D:.6g} (step {done}, seed {seed}): the weights overflowed; "
                 "try a smaller learning rate", cause="non-finite weights", partial=pd.DataFrame(rows), **where)
         with np.errstate(over="ignore", invalid="ignore"):
-            state = state_from_weights(src.to_eigen(W), src.to_eigen(V), bias, cov, tied=net.tied)
-            row = {"t": done / D, **observables(state, cov, net.act, pcs=problem.pcs),
+            state = state_from_weights(src.to_eigen(W), src.to_eigen(V), bias, cov, tied=net.tied, skip=s_now)
+            row = {"t": done / D, **observables(state, cov, net.act, pcs=problem.pcs, noise=problem.noise,
+                                                skip=net.skip),
                    **batches.observe(W, V, bias, net.act, tied=net.tied, steps=done)}
         if not np.isfinite(row["pmse"]):
             raise DivergenceError(f"SGD diverged at t = {done / D:.6g} (seed {seed}): non-finite error; try a "

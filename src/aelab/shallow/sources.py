@@ -7,8 +7,8 @@ the order parameters and the theory live. Each source may add observables of its
 on held-out images, on the training set).
 
 Random streams (:func:`stream`) are named here, once: ``init`` (initial weights), ``samples``
-(fresh inputs, or the order in which a finite set is visited) and ``dataset`` (the draw of a
-finite Gaussian training set). Stream ``name`` of seed ``s`` is child :data:`STREAMS` [name] of
+(fresh inputs, or the order in which a finite set is visited), ``dataset`` (the draw of a
+finite Gaussian training set) and ``noise`` (the input noise of a denoising autoencoder). Stream ``name`` of seed ``s`` is child :data:`STREAMS` [name] of
 ``numpy.random.SeedSequence(s)``.
 """
 
@@ -27,7 +27,7 @@ __all__ = ["STREAMS", "stream", "SAMPLE_DTYPE", "CHUNK", "SampleSource", "Gaussi
            "ImageSource", "image_error", "rotate"]
 
 #: the random streams of one seed, by name (children of ``SeedSequence(seed)``)
-STREAMS = {"init": 0, "samples": 1, "dataset": 2}
+STREAMS = {"init": 0, "samples": 1, "dataset": 2, "noise": 3}
 #: fresh samples are drawn as float32 and scaled in float64; weights and arithmetic are float64
 SAMPLE_DTYPE = np.float32
 #: SGD steps per block of samples (a block stays in cache)

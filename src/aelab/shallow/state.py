@@ -38,12 +38,14 @@ class State:
         B: (M, K) decoder projections b_tau.
         S: (2K, 2K) second moment of (a; b) over the bulk directions.
         bias: (K,) encoder biases.
+        skip: the skip connection s (denoising autoencoders; 0 without one).
     """
 
     A: np.ndarray
     B: np.ndarray
     S: np.ndarray
     bias: np.ndarray
+    skip: float = 0.0
 
     @property
     def K(self) -> int:
@@ -97,7 +99,8 @@ def order_parameters(state: State, cov: Covariance, act: Activation) -> OrderPar
     return OrderParameters(Q=Q, R=R, T=T, T0=T0, bias=state.bias.copy(), pmse=pmse)
 
 
-def state_from_weights(W: np.ndarray, V: np.ndarray, bias: np.ndarray, cov: Covariance, *, tied: bool) -> State:
+def state_from_weights(W: np.ndarray, V: np.ndarray, bias: np.ndarray, cov: Covariance, *, tied: bool,
+                       skip: float = 0.0) -> State:
     """The state of weights given in the eigenbasis (tracked directions first, then the bulk).
 
     Args:
@@ -106,6 +109,7 @@ def state_from_weights(W: np.ndarray, V: np.ndarray, bias: np.ndarray, cov: Cova
         bias: (K,) encoder biases.
         cov: the covariance (only M and D are used).
         tied: if True, the encoder projections equal the decoder projections.
+        skip: the skip connection s.
     """
     D, M = cov.D, cov.M
     sq = np.sqrt(D)
@@ -113,20 +117,31 @@ def state_from_weights(W: np.ndarray, V: np.ndarray, bias: np.ndarray, cov: Cova
     A_all = B_all if tied else W
     G = np.concatenate([A_all[:, M:], B_all[:, M:]], axis=0)  # (2K, D - M)
     S = G @ G.T
-    return State(A=A_all[:, :M].T.copy(), B=B_all[:, :M].T.copy(), S=S, bias=np.asarray(bias, float).copy())
+    return State(A=A_all[:, :M].T.copy(), B=B_all[:, :M].T.copy(), S=S, bias=np.asarray(bias, float).copy(),
+                 skip=float(skip))
 
 
-def observables(state: State, cov: Covariance, act: Activation, *, pcs: int) -> dict[str, float]:
+def observables(state: State, cov: Covariance, act: Activation, *, pcs: int, noise: float = 0.0,
+                skip: bool = False) -> dict[str, float]:
     """One row of recorded observables: pmse, Q, R, T, T0, biases and overlaps with the leading PCs.
 
     Column names: ``pmse``; ``Q_k_l``, ``T_k_l``, ``T0_k_l`` for k <= l (symmetric); ``R_k_l`` for
     all k, l (R[k, l] = Cov(nu_k, lambda_l)); ``b_k``; ``overlap_w{k}_pc{m}`` = w_k . e_m and
     ``overlap_v{k}_pc{m}`` = v_k . e_m / sqrt(D) for the m <= ``pcs`` leading tracked directions
-    (units are 1-based).
+    (units are 1-based). A denoising autoencoder (input ``noise`` Delta > 0, or a ``skip``) has the
+    pmse against the clean input (:func:`aelab.shallow.denoising.denoising_pmse`) and, with a
+    skip, the column ``s``; Q, R, T are the clean inputs' overlaps as for the autoencoder.
     """
     op = order_parameters(state, cov, act)
     K = state.K
-    row: dict[str, float] = {"pmse": op.pmse}
+    pmse = op.pmse
+    if noise or skip:
+        from aelab.shallow.denoising import denoising_pmse
+
+        pmse = denoising_pmse(state, cov, act, noise=noise, skip=state.skip)
+    row: dict[str, float] = {"pmse": pmse}
+    if skip:
+        row["s"] = float(state.skip)
     for name, mat, sym in (("Q", op.Q, True), ("R", op.R, False), ("T", op.T, True), ("T0", op.T0, True)):
         for k in range(K):
             for l in range(k if sym else 0, K):

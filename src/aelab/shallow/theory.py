@@ -25,7 +25,9 @@ def initial_state(config, seed: int | None = None) -> State:
 
 
 def _table(states: list[State], times: np.ndarray, system, pcs: int) -> pd.DataFrame:
-    return pd.DataFrame([{"t": t, **observables(s, system.cov, system.act, pcs=pcs)} for t, s in zip(times, states)])
+    noise, skip = getattr(system, "noise", 0.0), getattr(system, "train_skip", False)
+    return pd.DataFrame([{"t": t, **observables(s, system.cov, system.act, pcs=pcs, noise=noise, skip=skip)}
+                         for t, s in zip(times, states)])
 
 
 def run_theory(config, times: np.ndarray, *, state0: State | None = None, quiet: bool = True, ode=None,
