@@ -101,3 +101,18 @@ def test_wiener_limits():
     assert big.pmse == pytest.approx(rho.sum() / rho.size, rel=1e-6)  # all noise: output nothing
     # the skip helps on the bulk: with it the error is below the rank-K Wiener filter's
     assert wiener_optimum(cov, 2, 0.5, skip=True).pmse < wiener_optimum(cov, 2, 0.5, skip=False).pmse
+
+
+@pytest.mark.parametrize("tied", [False, True])
+def test_the_error_on_given_noisy_rows_is_the_direct_sum(tied):
+    from aelab.shallow.sources import image_error
+
+    rng = np.random.default_rng(8)
+    D, K, n = 30, 3, 400
+    X = rng.normal(size=(n, D))
+    Xt = X + 0.7 * rng.normal(size=(n, D))
+    W, V, b, s = rng.normal(size=(K, D)), rng.normal(size=(K, D)), rng.normal(size=K), 0.35
+    act = get_activation("tanh")
+    lam = Xt @ V.T / D + b if tied else Xt @ W.T / np.sqrt(D) + b
+    direct = np.mean(np.sum((X - s * Xt - act.f(lam) @ V) ** 2, axis=1)) / D
+    assert image_error(W, V, b, X, act, tied=tied, inputs=Xt, skip=s) == pytest.approx(direct, rel=1e-12)

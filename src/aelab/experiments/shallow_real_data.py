@@ -59,11 +59,12 @@ def run(out_dir: Path, *, quick: bool, seed: int, quiet: bool) -> None:
         rows.append(row)
     gaps = pd.DataFrame(rows)
     folder.write_table("gaps.csv", gaps)
-    _figure(folder, list(cases), folder.file("figure.png"))
+    plot_cases(folder, list(cases), folder.file("figure.png"))
     folder.finish(seeds=cases[next(iter(cases))]["train"]["seeds"], gaps=gaps.to_dict(orient="records"))
 
 
-def _figure(folder, names, path) -> None:
+def plot_cases(folder, names, path) -> None:
+    """One panel per case sub-folder: the ODE line, SGD on the images and on Gaussian inputs, the PCA errors."""
     from aelab.plots import COLORS, new_figure, save_figure, theory_and_simulation
 
     fig, axes = new_figure(len(names), 1, width=4.4, height=3.6)

@@ -48,7 +48,7 @@ def simulate_seed(problem: Problem, seed: int, times: np.ndarray,
     src, net, cov = problem.source, problem.network, problem.cov
     D = problem.D
     W, V, bias = problem.initial_weights(seed, basis="source")
-    batches = src.batches(seed)
+    batches = src.batches(seed, problem.noise)
     skip = np.array([problem.initial_skip]) if net.skip else None
     if problem.noise > 0.0:  # a denoising autoencoder: one more block of D normals a step
         from aelab.normal_draws import NormalStream
@@ -90,7 +90,7 @@ def simulate_seed(problem: Problem, seed: int, times: np.ndarray,
             state = state_from_weights(src.to_eigen(W), src.to_eigen(V), bias, cov, tied=net.tied, skip=s_now)
             row = {"t": done / D, **observables(state, cov, net.act, pcs=problem.pcs, noise=problem.noise,
                                                 skip=net.skip),
-                   **batches.observe(W, V, bias, net.act, tied=net.tied, steps=done)}
+                   **batches.observe(W, V, bias, net.act, tied=net.tied, steps=done, skip=s_now)}
         if not np.isfinite(row["pmse"]):
             raise DivergenceError(f"SGD diverged at t = {done / D:.6g} (seed {seed}): non-finite error; try a "
                                   "smaller learning rate", cause="non-finite error", partial=pd.DataFrame(rows),

@@ -8,7 +8,8 @@ on held-out images, on the training set).
 
 Random streams (:func:`stream`) are named here, once: ``init`` (initial weights), ``samples``
 (fresh inputs, or the order in which a finite set is visited), ``dataset`` (the draw of a
-finite Gaussian training set) and ``noise`` (the input noise of a denoising autoencoder). Stream ``name`` of seed ``s`` is child :data:`STREAMS` [name] of
+finite Gaussian training set), ``noise`` (the input noise of a denoising autoencoder) and
+``held_out_noise`` (the one noise draw of the images or samples an error is measured on). Stream ``name`` of seed ``s`` is child :data:`STREAMS` [name] of
 ``numpy.random.SeedSequence(s)``.
 """
 
@@ -27,7 +28,7 @@ __all__ = ["STREAMS", "stream", "SAMPLE_DTYPE", "CHUNK", "SampleSource", "Gaussi
            "ImageSource", "image_error", "rotate"]
 
 #: the random streams of one seed, by name (children of ``SeedSequence(seed)``)
-STREAMS = {"init": 0, "samples": 1, "dataset": 2, "noise": 3}
+STREAMS = {"init": 0, "samples": 1, "dataset": 2, "noise": 3, "held_out_noise": 4}
 #: fresh samples are drawn as float32 and scaled in float64; weights and arithmetic are float64
 SAMPLE_DTYPE = np.float32
 #: SGD steps per block of samples (a block stays in cache)
@@ -40,21 +41,27 @@ def stream(seed: int, name: str) -> np.random.Generator:
 
 
 def image_error(W: np.ndarray, V: np.ndarray, bias: np.ndarray, X: np.ndarray, act: Activation, *,
-                tied: bool, sq_norms: np.ndarray | None = None) -> float:
+                tied: bool, sq_norms: np.ndarray | None = None, inputs: np.ndarray | None = None,
+                skip: float = 0.0) -> float:
     """Mean of |x - x_hat|^2 / D over the rows of X (weights in the basis of X).
 
-    Uses |x - x_hat|^2 = |x|^2 - 2 sum_k g_k (v_k . x) + g^T (V V^T) g, so the cost is two
-    (n, D) x (D, K) products in the precision of X (float32 images: sgemm) and nothing of size
-    (n, D) is allocated. ``sq_norms`` are the |x|^2 of the rows (computed when not given).
+    Uses |y - g V|^2 = |y|^2 - 2 sum_k g_k (v_k . y) + g^T (V V^T) g with y = x - s x_tilde, so the
+    cost is two (n, D) x (D, K) products in the precision of X (float32 images: sgemm) and, without a
+    skip, nothing of size (n, D) is allocated. ``sq_norms`` are the |y|^2 of the rows (computed when
+    not given). A denoising autoencoder sees ``inputs`` (the noisy rows x_tilde; default X) and has
+    the skip ``skip``.
     """
     D = X.shape[1]
     K = V.shape[0]
-    if sq_norms is None:
-        sq_norms = np.einsum("ij,ij->i", X, X, dtype=np.float64)
-    P = (X @ np.vstack([W, V]).T.astype(X.dtype)).astype(np.float64)
-    lam = P[:, K:] / D + bias if tied else P[:, :K] / np.sqrt(D) + bias
+    Xin = X if inputs is None else inputs
+    Y = X if skip == 0.0 else X - X.dtype.type(skip) * Xin
+    if sq_norms is None or skip != 0.0:
+        sq_norms = np.einsum("ij,ij->i", Y, Y, dtype=np.float64)
+    E = V if tied else W
+    lam = (Xin @ E.T.astype(X.dtype)).astype(np.float64) * (1.0 / D if tied else 1.0 / np.sqrt(D)) + bias
     g = act.f(lam)
-    err = sq_norms - 2.0 * np.einsum("nk,nk->n", g, P[:, K:]) + np.einsum("nk,kl,nl->n", g, V @ V.T, g)
+    proj = (Y @ V.T.astype(X.dtype)).astype(np.float64)
+    err = sq_norms - 2.0 * np.einsum("nk,nk->n", g, proj) + np.einsum("nk,kl,nl->n", g, V @ V.T, g)
     return float(np.mean(err) / D)
 
 
@@ -72,21 +79,40 @@ class Batches(ABC):
         """Up to ``n`` (at least one) next samples as ``(Z, std)``, x = std * Z, Z of shape (m, D)."""
 
     def observe(self, W: np.ndarray, V: np.ndarray, bias: np.ndarray, act: Activation, *, tied: bool,
-                steps: int) -> dict[str, float]:
+                steps: int, skip: float = 0.0) -> dict[str, float]:
         """Observables beyond the population ones, of weights in the source's basis after ``steps`` steps."""
         return {}
 
 
-def _held_out(test: np.ndarray | None, to_pixels: np.ndarray | None):
+def _noisy(X: np.ndarray, noise: float, seed: int) -> np.ndarray | None:
+    """X plus one fixed draw of N(0, noise) per entry (stream ``held_out_noise``), or None without noise."""
+    if noise <= 0.0:
+        return None
+    xi = stream(seed, "held_out_noise").standard_normal(X.shape, dtype=np.float32)
+    return X + np.float32(np.sqrt(noise)) * xi
+
+
+def _error_on(X: np.ndarray, noise: float, seed: int):
+    """``(W, V, bias, act, tied, skip) -> error`` on the rows X (their noisy copies as inputs with noise)."""
+    noisy = _noisy(X, noise, seed)
+    sq = np.einsum("ij,ij->i", X, X, dtype=np.float64)
+
+    def error(W, V, bias, act, tied, skip):
+        return image_error(W, V, bias, X, act, tied=tied, sq_norms=sq, inputs=noisy, skip=skip)
+
+    return error
+
+
+def _held_out(test: np.ndarray | None, to_pixels: np.ndarray | None, noise: float = 0.0, seed: int = 0):
     """``observe`` that records ``pmse_images`` on ``test`` (weights rotated by ``to_pixels``^T first)."""
     if test is None:
-        return lambda W, V, bias, act, *, tied, steps: {}
-    sq = np.einsum("ij,ij->i", test, test, dtype=np.float64)
+        return lambda W, V, bias, act, *, tied, steps, skip=0.0: {}
+    error = _error_on(test, noise, seed)
 
-    def observe(W, V, bias, act, *, tied, steps):
+    def observe(W, V, bias, act, *, tied, steps, skip=0.0):
         if to_pixels is not None:
             W, V = rotate(W, to_pixels.T), rotate(V, to_pixels.T)
-        return {"pmse_images": image_error(W, V, bias, test, act, tied=tied, sq_norms=sq)}
+        return {"pmse_images": error(W, V, bias, act, tied, skip)}
 
     return observe
 
@@ -147,8 +173,8 @@ class SampleSource(ABC):
         return None
 
     @abstractmethod
-    def batches(self, seed: int) -> Batches:
-        """The samples that ``seed`` sees."""
+    def batches(self, seed: int, noise: float = 0.0) -> Batches:
+        """The samples that ``seed`` sees (``noise``: the input noise whose errors the observables measure)."""
 
     def to_eigen(self, M: np.ndarray) -> np.ndarray:
         """Weights (rows) of the source's basis in the eigenbasis."""
@@ -174,9 +200,9 @@ class GaussianSource(SampleSource):
     test: np.ndarray | None = None
     pixel_basis: np.ndarray | None = None
 
-    def batches(self, seed: int) -> Batches:
+    def batches(self, seed: int, noise: float = 0.0) -> Batches:
         return _Fresh(stream(seed, "samples"), self.cov.eigenbasis_std(), self.D,
-                      None if self.test is None else _held_out(self.test, self.pixel_basis))
+                      None if self.test is None else _held_out(self.test, self.pixel_basis, noise, seed))
 
 
 @dataclass(frozen=True, eq=False)
@@ -199,12 +225,12 @@ class FiniteSource(SampleSource):
         Z *= self.cov.eigenbasis_std().astype(SAMPLE_DTYPE)
         return Z
 
-    def batches(self, seed: int) -> Batches:
+    def batches(self, seed: int, noise: float = 0.0) -> Batches:
         X = self.training_set(seed)
-        sq = np.einsum("ij,ij->i", X, X, dtype=np.float64)
+        error = _error_on(X, noise, seed)
 
-        def observe(W, V, bias, act, *, tied, steps):
-            return {"train_pmse": image_error(W, V, bias, X, act, tied=tied, sq_norms=sq), "passes": steps / self.N}
+        def observe(W, V, bias, act, *, tied, steps, skip=0.0):
+            return {"train_pmse": error(W, V, bias, act, tied, skip), "passes": steps / self.N}
 
         return _Cycled(X, stream(seed, "samples"), observe)
 
@@ -228,5 +254,5 @@ class ImageSource(SampleSource):
     def rotation(self) -> np.ndarray | None:
         return self.eigenvectors
 
-    def batches(self, seed: int) -> Batches:
-        return _Cycled(self.train, stream(seed, "samples"), _held_out(self.test, None))
+    def batches(self, seed: int, noise: float = 0.0) -> Batches:
+        return _Cycled(self.train, stream(seed, "samples"), _held_out(self.test, None, noise, seed))
