@@ -3,7 +3,8 @@
 Prints, ratios first and absolute figures second, with the machine load (1-minute average):
   * online SGD steps/s at D = 500, K = 2, erf, one core, against the rate at which NumPy alone
     draws the D fresh Gaussian numbers each step needs (float64; targets: >= 3x that rate and
-    >= 0.8x the simulator's own compiled draws alone), the NumPy reference step, and a plain
+    >= 0.8x the simulator's own compiled draws alone), the NumPy reference step, the same kernel
+    with float32 weights, and a plain
     PyTorch autograd loop of the same model (``--torch``);
   * seconds to integrate the ODE (K = 2, spiked model, LSODA) with the compiled right-hand side
     against the NumPy reference (``OdeSystem(compiled=False)``), same run: erf to t = 1000
@@ -66,10 +67,11 @@ def _sgd_setup():
     return W, V, np.zeros(K), std
 
 
-def aelab_sgd(steps=STEPS, step_fn=sgd_steps):
+def aelab_sgd(steps=STEPS, step_fn=sgd_steps, dtype=np.float64):
     samples = sample_stream(0)
     act = get_activation("erf")
     W, V, b, std = _sgd_setup()
+    W, V = W.astype(dtype), V.astype(dtype)
     buf = np.empty((CHUNK, D), dtype=SAMPLE_DTYPE)
     for _ in range(steps // CHUNK):
         step_fn(W, V, b, samples.fill(buf), std, lr=1.0, act=act)
@@ -139,18 +141,23 @@ def main() -> None:
     print(f"machine load (1 min) at start: {load()}")
     aelab_sgd(CHUNK)  # compile
     # interleaved, best of five: on a shared machine the three see the same load
-    t_draw = t_own = t_sgd = np.inf
+    aelab_sgd(CHUNK, dtype=np.float32)
+    t_draw = t_own = t_sgd = t_sgd32 = np.inf
     for _ in range(5):
         t_draw = min(t_draw, best_of(numpy_draws, 1))
         t_own = min(t_own, best_of(aelab_draws, 1))
         t_sgd = min(t_sgd, best_of(aelab_sgd, 1))
+        t_sgd32 = min(t_sgd32, best_of(lambda: aelab_sgd(dtype=np.float32), 1))
     ref_steps = 10 * CHUNK
     t_ref = best_of(lambda: aelab_sgd(ref_steps, sgd_steps_numpy), 2) * STEPS / ref_steps
     print(f"online SGD, D={D}, K={K}, erf, one core, {STEPS} steps (baselines in the same run)")
     print(f"  aelab SGD / NumPy float64 draws alone: {t_draw / t_sgd:5.2f} x  (target >= 3)")
     print(f"  aelab SGD / aelab draws alone:         {t_own / t_sgd:5.2f} x  (target >= 0.8)")
     print(f"  aelab SGD / NumPy reference step:      {t_ref / t_sgd:5.0f} x")
+    print(f"  float32 weights: / NumPy draws {t_draw / t_sgd32:5.2f} x, / aelab draws {t_own / t_sgd32:5.2f} x "
+          "(the simulator's weights are float64)")
     print(f"    aelab SGD:              {STEPS / t_sgd:12,.0f} steps/s")
+    print(f"    aelab SGD, float32:     {STEPS / t_sgd32:12,.0f} steps/s")
     print(f"    NumPy float64 draws:    {STEPS / t_draw:12,.0f} steps/s")
     print(f"    aelab draws (ziggurat): {STEPS / t_own:12,.0f} steps/s")
     print(f"    NumPy reference step:   {STEPS / t_ref:12,.0f} steps/s")
