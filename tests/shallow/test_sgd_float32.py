@@ -9,7 +9,7 @@ from aelab.config import load_config
 from aelab.shallow.config import ShallowConfig
 from aelab.shallow.ode import integrate
 from aelab.shallow.sgd import sgd_steps
-from aelab.shallow.simulate import CHUNK, SAMPLE_DTYPE, initial_weights, sample_stream
+from aelab.shallow.simulation import CHUNK, SAMPLE_DTYPE, initial_weights, sample_stream
 from aelab.shallow.state import order_parameters, state_from_weights
 from aelab.shallow.theory import initial_state, ode_system
 
