@@ -2,7 +2,7 @@
 
     python benchmarks/deep_phase_diagram.py [--quick] [--threads 2]
 
-Times :func:`aelab.deep.phase_diagram.phase_diagram` over (sigma_W^2, sigma_b^2) (Theorem 1 in
+Times :func:`aelab.deep.diagram.phase_diagram` over (sigma_W^2, sigma_b^2) (Theorem 1 in
 every cell, then the infinite-depth phase from the stability of gamma = 0) on ``--threads``
 cores (target <= 3 s for tanh/tanh on 2 cores). Baselines, in the same run: the same diagram on one
 thread (the ratio is the use of the cores), and the NumPy reference on a sample of cells,
@@ -25,7 +25,7 @@ import time  # noqa: E402
 
 import numpy as np  # noqa: E402
 
-from aelab.deep.phase_diagram import phase_diagram  # noqa: E402
+from aelab.deep.diagram import phase_diagram  # noqa: E402
 from aelab.deep.state_evolution import evolve_many  # noqa: E402
 
 TARGET_S = 3.0

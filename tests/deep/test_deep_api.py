@@ -30,7 +30,7 @@ def assert_round_trip(result, tmp_path):
 
 
 def test_facade_names_are_the_result_functions():
-    import aelab.deep.phase_diagram  # noqa: F401  (the module of the same name must not replace the function)
+    import aelab.deep.diagram  # noqa: F401  (the grids' module: importing it leaves the function in place)
 
     for name in ("evolve", "simulate", "phase_diagram", "advise"):
         assert name in deep.__all__ and getattr(deep, name).__module__ == "aelab.deep.results"

@@ -12,7 +12,8 @@ configurations :class:`EvolveConfig`, :class:`SimulateConfig`, :class:`PhaseDiag
 
 The numerics: :mod:`~aelab.deep.state_evolution` (Theorem 1 at finite depth, :func:`evolve_many`),
 :mod:`~aelab.deep.infinite_depth` (the maps T, G, R, fixed points, stability, transitions),
-:mod:`~aelab.deep.phases` (phases, Table 1's classification), :mod:`~aelab.deep.monte_carlo`
+:mod:`~aelab.deep.phases` (phases, Table 1's classification), :mod:`~aelab.deep.diagram` (the
+grids of phase diagrams), :mod:`~aelab.deep.monte_carlo`
 (real random networks and the estimators of S and V per layer) and :mod:`~aelab.deep.advisor`
 (:class:`Advice`, :func:`recommend_init`).
 
@@ -20,9 +21,6 @@ Names are imported lazily, so that ``import aelab.deep`` (and the command line) 
 """
 
 from __future__ import annotations
-
-import sys
-import types
 
 from aelab._lazy import lazy_exports
 
@@ -36,22 +34,10 @@ _EXPORTS = {
     "transitions": "infinite_depth", "fixed_points": "infinite_depth", "forward_fixed_point": "infinite_depth",
     "sigma_w_max_sq": "infinite_depth", "decoder_maps": "infinite_depth", "iterate_maps": "infinite_depth",
     "PHASES": "phases", "classify_scheme": "phases", "setting_phase": "phases", "bulk_phase": "phases",
-    "PhaseDiagram": "phase_diagram", "Simulation": "monte_carlo",
+    "PhaseDiagram": "diagram", "Simulation": "monte_carlo",
     "Advice": "advisor", "recommend_init": "advisor",
 }
 
 __all__ = sorted(_EXPORTS)
 __getattr__, __dir__ = lazy_exports(__name__, globals(), _EXPORTS)
 
-
-class _Package(types.ModuleType):
-    """Keeps the function :func:`phase_diagram` when the module of the same name is imported (which
-    would bind the module to the package's attribute); goes when that module is renamed."""
-
-    def __setattr__(self, name, value):
-        if name == "phase_diagram" and isinstance(value, types.ModuleType):
-            return
-        super().__setattr__(name, value)
-
-
-sys.modules[__name__].__class__ = _Package

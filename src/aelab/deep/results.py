@@ -251,8 +251,8 @@ class PhaseDiagramResult(RunResult):
         phase_diagram (= ``table``): one row per cell: the two axis values (``sigma_w_sq``,
             ``sigma_b_sq`` or ``beta``, ``tau_bar_sq``), ``phase``, ``phase_code``,
             ``phase_at_depth``, ``s_sig``, ``s_var`` and ``tau_bar_sq`` (see
-            :class:`aelab.deep.phase_diagram.PhaseDiagram`).
-        diagram: the grid as a :class:`~aelab.deep.phase_diagram.PhaseDiagram`.
+            :class:`aelab.deep.diagram.PhaseDiagram`).
+        diagram: the grid as a :class:`~aelab.deep.diagram.PhaseDiagram`.
         record: observables ``cells`` and the fraction of cells in each phase ``fraction_<phase>``.
 
     The saved figure is ``phase_diagram.png``.
@@ -273,15 +273,15 @@ class PhaseDiagramResult(RunResult):
 
     @property
     def axis_names(self) -> tuple[str, str]:
-        from aelab.deep.phase_diagram import AXES
+        from aelab.deep.diagram import AXES
 
         return AXES[self.config.axes]
 
     @property
     def diagram(self):
-        """The :class:`~aelab.deep.phase_diagram.PhaseDiagram` (rebuilt from the table after :func:`aelab.results.load`)."""
+        """The :class:`~aelab.deep.diagram.PhaseDiagram` (rebuilt from the table after :func:`aelab.results.load`)."""
         if self._diagram is None:
-            from aelab.deep.phase_diagram import PhaseDiagram
+            from aelab.deep.diagram import PhaseDiagram
 
             c, frame = self.config, self.phase_diagram
             xn, yn = self.axis_names
@@ -305,35 +305,22 @@ class PhaseDiagramResult(RunResult):
         return ds
 
     def write_files(self, folder: RunFolder) -> None:
-        from aelab.deep.phase_diagram import plot_phase_diagram
+        from aelab.deep.diagram import plot_phase_diagram
 
         plot_phase_diagram(self.diagram, folder.file("phase_diagram.png"))
 
     def plot(self):
-        """The figure of ``phase_diagram.png`` (phases with the transition lines; the output's signal
-        fraction) as a Figure."""
-        import tempfile
+        """The phases with the transition lines and the output's signal fraction (a Figure)."""
+        from aelab.deep.diagram import plot_phase_diagram
 
-        import matplotlib.image as mpimg
-
-        from aelab.deep.phase_diagram import plot_phase_diagram
-        from aelab.plots import plt
-
-        with tempfile.TemporaryDirectory() as tmp:
-            path = Path(tmp) / "phase_diagram.png"
-            plot_phase_diagram(self.diagram, path)
-            image = mpimg.imread(path)
-        dpi = 150
-        fig = plt.figure(figsize=(image.shape[1] / dpi, image.shape[0] / dpi), dpi=dpi)
-        fig.figimage(image)
-        return fig
+        return plot_phase_diagram(self.diagram)
 
 
 def phase_diagram(config: PhaseDiagramConfig | dict | str | Path) -> PhaseDiagramResult:
     """The phase diagram of ``config`` (Li & Nguyen 2019, Sec. 3.2): in the plane w-b, Theorem 1 at
     the given depth in every cell and the infinite-depth phase at its forward fixed point; in the
-    plane beta-tau, the maps G, R iterated ``depth`` times (:mod:`aelab.deep.phase_diagram`)."""
-    from aelab.deep.phase_diagram import phase_diagram as compute
+    plane beta-tau, the maps G, R iterated ``depth`` times (:mod:`aelab.deep.diagram`)."""
+    from aelab.deep.diagram import phase_diagram as compute
     from aelab.deep.phases import PHASES
 
     config = as_config(PhaseDiagramConfig, config)

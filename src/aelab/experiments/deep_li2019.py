@@ -294,7 +294,7 @@ def _markdown(df) -> str:
 @reproduction("deep-phase-diagram", paper=PAPER,
               description="Sec. 3.2: phase diagrams over (sigma_W^2, sigma_b^2) and (beta, taubar^2), four pairs")
 def phase_diagrams(out_dir: Path, *, quick: bool, seed: int, quiet: bool) -> None:
-    from aelab.deep.phase_diagram import phase_diagram, plot_phase_diagram
+    from aelab.deep.diagram import phase_diagram, plot_phase_diagram
 
     t0 = time.perf_counter()
     points, depth = (30, 30) if quick else (200, 100)

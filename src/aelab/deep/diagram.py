@@ -70,11 +70,11 @@ class PhaseDiagram:
 
 def _check_range(name: str, lo: float, hi: float, *, positive: bool) -> None:
     if not (np.isfinite(lo) and np.isfinite(hi) and hi > lo):
-        raise ConfigError(f"--{name}: expected LO:HI with LO < HI, got {lo}:{hi}")
+        raise ConfigError(f"{name}: expected (lo, hi) with lo < hi, got ({lo}, {hi})")
     if positive and lo <= 0:
-        raise ConfigError(f"--{name}: values must be > 0, got {lo}")
+        raise ConfigError(f"{name}: values must be > 0, got {lo}")
     if lo < 0:
-        raise ConfigError(f"--{name}: values must be >= 0, got {lo}")
+        raise ConfigError(f"{name}: values must be >= 0, got {lo}")
 
 
 def phase_diagram(encoder: str, decoder: str, depth: int, *, axes: str = "w-b", x_range=(0.1, 4.0),
@@ -91,14 +91,14 @@ def phase_diagram(encoder: str, decoder: str, depth: int, *, axes: str = "w-b", 
         alpha, input_variance, sigma_v_sq: the other parameters (w-b only).
     """
     if axes not in AXES:
-        raise ConfigError(f"--axes: expected one of {', '.join(AXES)}, got {axes!r}")
+        raise ConfigError(f"axes: expected one of {', '.join(AXES)}, got {axes!r}")
     if int(depth) < 1:
-        raise ConfigError(f"--depth: must be >= 1, got {depth}")
+        raise ConfigError(f"depth: must be >= 1, got {depth}")
     nx, ny = (points, points) if isinstance(points, int) else points
     if min(nx, ny) < 2:
-        raise ConfigError(f"--points: need at least 2 per axis, got {points}")
-    _check_range("x-range", *x_range, positive=True)
-    _check_range("y-range", *y_range, positive=axes == "beta-tau")
+        raise ConfigError(f"points: need at least 2 per axis, got {points}")
+    _check_range("x_range", *x_range, positive=True)
+    _check_range("y_range", *y_range, positive=axes == "beta-tau")
     x = np.linspace(*x_range, nx)
     y = np.linspace(*y_range, ny)
     X, Y = np.meshgrid(x, y)
@@ -149,8 +149,8 @@ _COLORS = {"trivial": "#d9d9d9", "noise": "#9ecae1", "noise-explosive": "#fdae6b
            "signal": "#31a354", "infinite": "#756bb1"}
 
 
-def plot_phase_diagram(diagram: PhaseDiagram, path, *, lines: bool = True) -> None:
-    """Save a figure: the phases as colours, log10 S_sig as contours, and the transition lines."""
+def plot_phase_diagram(diagram: PhaseDiagram, path=None, *, lines: bool = True):
+    """The phases as colours, log10 S_sig as contours, and the transition lines: a Figure, or saved to ``path``."""
     from matplotlib.colors import ListedColormap
     from matplotlib.patches import Patch
 
@@ -185,7 +185,7 @@ def plot_phase_diagram(diagram: PhaseDiagram, path, *, lines: bool = True) -> No
     ax2.set_ylabel(labels[yn])
     ax2.set_title("signal fraction of the output" if diagram.axes == "w-b" else "signal fraction after depth",
                   fontsize=9)
-    save_figure(fig, path)
+    return fig if path is None else save_figure(fig, path)
 
 
 def _transition_lines(ax, d: PhaseDiagram) -> None:
