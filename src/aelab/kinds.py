@@ -22,12 +22,22 @@ __all__ = ["ExperimentKind", "register_kind", "get_kind", "kind_names"]
 
 @dataclass(frozen=True)
 class ExperimentKind:
-    """One kind of run: its name, configuration model and runner."""
+    """One kind of run: its name, configuration model and runner.
+
+    ``options`` are the runtime options (e.g. ``device``) the runner takes as keywords: they change
+    no result and are not part of the configuration, so a sweep passes them to every point without
+    changing its hash.
+    """
 
     name: str
     config_model: type[BaseModel]
     run: Callable[..., Mapping[str, Any]]
     description: str = ""
+    options: tuple[str, ...] = ()
+
+    def accepted(self, options: Mapping[str, Any]) -> dict[str, Any]:
+        """The ``options`` this kind's runner takes (the others do not apply to it)."""
+        return {k: v for k, v in options.items() if k in self.options and v is not None}
 
 
 _KINDS: dict[str, ExperimentKind] = {}
@@ -43,9 +53,9 @@ _PROVIDERS = (
 
 
 def register_kind(name: str, config_model: type[BaseModel], run: Callable[..., Mapping[str, Any]],
-                  description: str = "") -> ExperimentKind:
+                  description: str = "", *, options: tuple[str, ...] = ()) -> ExperimentKind:
     """Register an experiment kind under ``name`` (idempotent for the same objects)."""
-    kind = ExperimentKind(name, config_model, run, description)
+    kind = ExperimentKind(name, config_model, run, description, tuple(options))
     _KINDS[name] = kind
     return kind
 
@@ -74,6 +84,8 @@ def kind_names() -> list[str]:
     return sorted(_KINDS)
 
 
-def run_kind(name: str, config: BaseModel, out_dir: str | Path, *, quiet: bool = True) -> Mapping[str, Any]:
-    """Run one configuration of kind ``name`` into ``out_dir``."""
-    return get_kind(name).run(config, Path(out_dir), quiet=quiet)
+def run_kind(name: str, config: BaseModel, out_dir: str | Path, *, quiet: bool = True,
+             **options: Any) -> Mapping[str, Any]:
+    """Run one configuration of kind ``name`` into ``out_dir`` (runtime ``options`` where the kind takes them)."""
+    kind = get_kind(name)
+    return kind.run(config, Path(out_dir), quiet=quiet, **kind.accepted(options))

@@ -77,3 +77,15 @@ def run_flat(config: FlatConfig, out_dir: Path, *, quiet: bool) -> dict:
 
 
 register_kind("flat", FlatConfig, run_flat, "one float, no seed, no run-folder files of its own")
+
+
+class DeviceConfig(StrictModel):
+    x: float = 0.0
+
+
+def run_device(config: DeviceConfig, out_dir: Path, *, quiet: bool, device: str = "cpu") -> dict:
+    """Report the runtime option ``device`` it was given."""
+    return {"x": config.x, "device": device}
+
+
+register_kind("toy-device", DeviceConfig, run_device, "a kind that takes the device option", options=("device",))

@@ -227,7 +227,8 @@ def register(app: typer.Typer) -> None:
         seed: int = typer.Option(0, "--seed", help="Seed of every random draw."),
         dtype: str = typer.Option("float64", "--dtype", help="float32 or float64."),
         backend: str = typer.Option("numpy", "--backend", help="numpy or torch (a GPU when present)."),
-        device: str = typer.Option(None, "--device", help="torch device (default: cuda when present, else cpu)."),
+        device: str = typer.Option(None, "--device", help="torch backend's device: cpu, cuda, cuda:N or auto "
+                                   "(default: auto, cuda when present)."),
         weights: str = typer.Option("gaussian", "--weights", help="gaussian, bernoulli, uniform or laplace."),
         input_kind: str = typer.Option("gaussian", "--input", help="gaussian, or sign (+1/-1 halves, as App. B)."),
         csv: bool = _CSV, as_json: bool = _JSON, quiet: bool = _QUIET, ignore_memory: bool = _IGNORE_MEMORY,
@@ -243,12 +244,12 @@ def register(app: typer.Typer) -> None:
             "network": _network(encoder, decoder, bottleneck, depth, sigma_w_sq, sigma_b_sq, sigma_v_sq, alpha,
                                 input_variance, input_activation, output_activation),
             "monte_carlo": {"width": width, "samples": samples, "seed": seed, "dtype": dtype, "backend": backend,
-                            "device": device, "weights": weights, "input": input_kind}})
+                            "weights": weights, "input": input_kind}})
         mc = cfg.monte_carlo
-        on_host = mc.backend == "numpy" or mc.device == "cpu"  # torch on a GPU keeps the weights there
+        on_host = mc.backend == "numpy" or device == "cpu"  # torch on a GPU keeps the weights there
         _check_memory(simulate_bytes(cfg.network, mc.width, mc.samples, mc.dtype, host_weights=on_host), "simulate",
                       "lower --width or --depth", ignore_memory)
-        result = simulate(cfg, progress=not (is_quiet(ctx, quiet) or csv or as_json))
+        result = simulate(cfg, progress=not (is_quiet(ctx, quiet) or csv or as_json), device=device)
         names = list(COLUMNS) + [f"{n}_se" for n in ESTIMATORS]
         setting = {**cfg.network.model_dump(), **cfg.monte_carlo.model_dump()}
         _emit(result.table, names, result.summary, setting, csv=csv, js=as_json,

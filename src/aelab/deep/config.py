@@ -145,7 +145,6 @@ class MonteCarloConfig(StrictModel):
     seed: Annotated[int, AfterValidator(_at_least(0))] = Field(0, description="seed of every random draw")
     dtype: Literal["float32", "float64"] = "float64"
     backend: Literal["numpy", "torch"] = "numpy"
-    device: str | None = Field(None, description="torch device (default: cuda when present, else cpu)")
     weights: Literal["gaussian", "bernoulli", "uniform", "laplace"] = "gaussian"
     input: Literal["gaussian", "sign"] = Field("gaussian", description="input: Gaussian, or +1/-1 halves")
 

@@ -151,7 +151,9 @@ class _TorchOps:
 
         self.torch = torch
         self.dtype = getattr(torch, dtype)
-        self.device = torch.device(device or ("cuda" if torch.cuda.is_available() else "cpu"))
+        from aelab.devices import resolve_device
+
+        self.device = resolve_device(device, default="auto")
 
     def _gen(self, seed_seq):
         g = self.torch.Generator(device=self.device)
@@ -228,18 +230,20 @@ def simulate(
     batch: int | None = None,
     max_memory: float = 2 * 2**30,
     quiet: bool = True,
+    device: str | None = None,
     **options: Any,
 ) -> Simulation:
     """Estimate gamma, rho, taubar^2, S and V per layer from random weight-tied networks.
 
     Args:
         setting: the network (a :class:`Setting` or :class:`DeepConfig`).
-        config: width, samples, seed, dtype, backend, device, weights, input; or give these as
+        config: width, samples, seed, dtype, backend, weights, input; or give these as
             keyword ``options`` (validated as a :class:`MonteCarloConfig`).
         rng: a Generator or seed overriding ``config.seed``.
         batch: draws computed at once (default: as many as fit in ``max_memory``, at most 64).
         max_memory: bytes for the stored weights of a batch.
         quiet: no progress bar.
+        device: the torch backend's device (:func:`aelab.devices.resolve_device`, default ``auto``).
     """
     s = setting.setting() if isinstance(setting, DeepConfig) else setting
     if config is None:
@@ -247,7 +251,7 @@ def simulate(
     elif options:
         config = validate_config(MonteCarloConfig, {**config.model_dump(), **options})
     seed = _seed_int(rng) if rng is not None else int(config.seed)
-    ops: Any = _NumpyOps(config.dtype) if config.backend == "numpy" else _TorchOps(config.dtype, config.device)
+    ops: Any = _NumpyOps(config.dtype) if config.backend == "numpy" else _TorchOps(config.dtype, device)
     n = widths_for(s, config.width)
     L = s.depth
     itemsize = np.dtype(config.dtype).itemsize

@@ -215,19 +215,22 @@ class SimulateResult(RunResult):
         ], f"{_network_title(self.config.network)}; {mc.samples} networks of width {mc.width}")
 
 
-def simulate(config: SimulateConfig | dict | str | Path, *, progress: bool = False) -> SimulateResult:
+def simulate(config: SimulateConfig | dict | str | Path, *, progress: bool = False,
+             device: str | None = None) -> SimulateResult:
     """Random weight-tied networks of ``config.network`` (Li & Nguyen 2019, Sec. 2.1 and App. B):
     the estimators of gamma, rho, taubar^2, S and V per layer over ``monte_carlo.samples`` draws,
-    next to Theorem 1 (:func:`evolve`)."""
+    next to Theorem 1 (:func:`evolve`). ``device``: of the torch backend (``cpu``, ``cuda[:N]``,
+    ``auto``: the default), a runtime option."""
     from aelab.deep.monte_carlo import ESTIMATORS
     from aelab.deep.monte_carlo import simulate as random_networks
     from aelab.deep.state_evolution import evolve as state_evolution
 
     config = as_config(SimulateConfig, config)
     mc = config.monte_carlo
-    record = RunRecord.start(SimulateResult.kind, config, seeds=[mc.seed])
+    options = {"device": device} if mc.backend == "torch" else {}
+    record = RunRecord.start(SimulateResult.kind, config, seeds=[mc.seed], options=options)
     start = time.perf_counter()
-    sim = random_networks(config.network, mc, quiet=not progress)
+    sim = random_networks(config.network, mc, quiet=not progress, device=device)
     elapsed = time.perf_counter() - start
     depth = config.network.depth
     samples = pd.DataFrame({"sample": np.repeat(np.arange(mc.samples), depth),
@@ -426,13 +429,16 @@ def run_evolve(config: EvolveConfig, out_dir: str | Path, *, quiet: bool = True,
     return run_into_folder(EvolveResult.kind, config, out_dir, lambda: evolve(config), overwrite=overwrite)
 
 
-def run_simulate(config: SimulateConfig, out_dir: str | Path, *, quiet: bool = True, overwrite: bool = False) -> dict:
+def run_simulate(config: SimulateConfig, out_dir: str | Path, *, quiet: bool = True, overwrite: bool = False,
+                 device: str | None = None) -> dict:
     """Kind ``deep-simulate``: :func:`simulate` into a run folder (``simulation.csv``, ``samples.csv``,
     ``theory.csv``, ``figure.png``); the observables."""
     config = as_config(SimulateConfig, config)
-    return run_into_folder(SimulateResult.kind, config, out_dir, lambda: simulate(config, progress=not quiet),
-                        seeds=[config.monte_carlo.seed], overwrite=overwrite)
+    return run_into_folder(SimulateResult.kind, config, out_dir,
+                           lambda: simulate(config, progress=not quiet, device=device),
+                           seeds=[config.monte_carlo.seed], options={"device": device}, overwrite=overwrite)
 
 
 register_kind("deep-evolve", EvolveConfig, run_evolve, "Li & Nguyen 2019 state evolution (Theorem 1)")
-register_kind("deep-simulate", SimulateConfig, run_simulate, "random weight-tied networks next to Theorem 1")
+register_kind("deep-simulate", SimulateConfig, run_simulate, "random weight-tied networks next to Theorem 1",
+              options=("device",))

@@ -81,7 +81,8 @@ class SweepResult:
 
 
 def run(grid, out: str | Path, *, executor: str = "serial", max_workers: int | None = None,
-        scheduler: str | None = None, retry_failed: bool = True, progress: bool = False) -> SweepResult:
+        scheduler: str | None = None, retry_failed: bool = True, progress: bool = False,
+        device: str | None = None) -> SweepResult:
     """Run every unfinished point of ``grid`` into the sweep folder ``out`` and read it back.
 
     Args:
@@ -93,9 +94,10 @@ def run(grid, out: str | Path, *, executor: str = "serial", max_workers: int | N
         scheduler: a Dask scheduler address.
         retry_failed: run failed points again.
         progress: show a progress bar.
+        device: a torch device for the points whose kind takes one (runtime option: changes no hash).
     """
     from aelab.sweep.driver import run_sweep
 
     report = run_sweep(grid, out, executor=executor, max_workers=max_workers, scheduler=scheduler,
-                       retry_failed=retry_failed, quiet=not progress)
+                       retry_failed=retry_failed, quiet=not progress, device=device)
     return SweepResult(out, report)

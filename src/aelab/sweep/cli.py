@@ -31,6 +31,8 @@ def register(app: typer.Typer) -> None:
         dry_run: bool = typer.Option(False, "--dry-run", help="Validate the grid and list the points; run nothing."),
         max_points: int = typer.Option(MAX_POINTS, "--max-points", help="Refuse a larger grid (its size is "
                                        "known from the axes before any point is computed)."),
+        device: str = typer.Option(None, "--device", help="torch device for the points of kinds that use one "
+                                   "(train, deep-simulate): cpu, cuda or auto; changes no point's hash."),
         quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar or summary."),
     ) -> None:
         """Run every unfinished point of GRID into DIR, then write DIR/results.csv and DIR/results.nc."""
@@ -59,7 +61,7 @@ def register(app: typer.Typer) -> None:
         if not quiet:
             typer.echo(f"sweep {spec.name}: {spec.size} points of {spec.kind.name!r} into {out}")
         try:
-            report = run_sweep(spec, out, executor=pool, retry_failed=not skip_failed, quiet=quiet)
+            report = run_sweep(spec, out, executor=pool, retry_failed=not skip_failed, quiet=quiet, device=device)
         finally:
             pool.close()
         if not quiet:

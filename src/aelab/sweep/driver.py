@@ -64,7 +64,7 @@ def _manifest(grid: Grid, executor: str) -> dict[str, Any]:
 def run_sweep(grid: Grid | str | Path | Mapping[str, Any], out: str | Path, *,
               executor: str | Executor = "serial", max_workers: int | None = None,
               scheduler: str | None = None, retry_failed: bool = True, quiet: bool = False,
-              aggregate: bool = True, max_points: int | None = MAX_POINTS) -> SweepReport:
+              aggregate: bool = True, max_points: int | None = MAX_POINTS, device: str | None = None) -> SweepReport:
     """Run every unfinished point of ``grid`` into the sweep folder ``out``.
 
     Finished points (``points/<id>/result.json`` with status "complete") are skipped; failed
@@ -81,10 +81,13 @@ def run_sweep(grid: Grid | str | Path | Mapping[str, Any], out: str | Path, *,
         quiet: no progress bar.
         aggregate: write ``results.csv`` and ``results.nc`` at the end.
         max_points: the largest grid loaded from a file or mapping (see :func:`load_grid`).
+        device: a torch device for the points whose kind takes one (``train``, ``deep-simulate``):
+            a runtime option, not part of the points' configurations or hashes.
     """
     from aelab.limits import check_writable_dir
 
     start = time.perf_counter()
+    options = {} if device is None else {"device": device}
     if not isinstance(grid, Grid):
         grid = load_grid(grid, max_points=max_points)
     owned = not isinstance(executor, Executor)
@@ -106,7 +109,7 @@ def run_sweep(grid: Grid | str | Path | Mapping[str, Any], out: str | Path, *,
             for point in grid.points:
                 if unfinished(point):
                     todo.append(PointTask(grid.kind.name, grid.provider, point.config_data(), point.id,
-                                          point.coords, str(store.root)))
+                                          point.coords, str(store.root), options))
                 else:
                     report.skipped += 1
                     if store.status(point.id) == FAILED:

@@ -75,6 +75,7 @@ class PointTask:
         point_id: the hash of the resolved configuration (the run folder's name).
         coords: the axis values of the point.
         root: the sweep folder.
+        options: runtime options for the runner (``device``): not part of the configuration or its hash.
     """
 
     kind: str
@@ -83,6 +84,7 @@ class PointTask:
     point_id: str
     coords: dict[str, Any]
     root: str
+    options: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -403,7 +405,7 @@ def _execute_claimed(store: SweepStore, task: PointTask) -> PointOutcome:
         if config_hash(task.kind, config) != task.point_id:
             raise ConfigError(f"the {task.kind!r} config changes when validated again (a validator that is "
                               "not idempotent): the point cannot be stored under a stable name")
-        result = kind.run(config, tmp, quiet=True)
+        result = kind.run(config, tmp, quiet=True, **kind.accepted(task.options))
         if result is None:
             result = {}
         if not isinstance(result, Mapping):

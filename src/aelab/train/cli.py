@@ -17,7 +17,7 @@ def register(app: typer.Typer) -> None:
         overwrite: bool = typer.Option(False, "--overwrite", help="Replace the run that --out holds."),
         ignore_memory: bool = typer.Option(False, "--ignore-memory", help="Run although the memory estimate "
                                            "exceeds the free memory."),
-        device: str = typer.Option("cpu", "--device", help="cpu or cuda."),
+        device: str = typer.Option("cpu", "--device", help="cpu, cuda, cuda:N or auto (cuda when present)."),
         set_: list[str] = typer.Option([], "--set", help="Override a key: --set train.lr=0.01 (repeatable)."),
         quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar."),
     ) -> None:

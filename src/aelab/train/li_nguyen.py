@@ -208,9 +208,8 @@ def run_study(preset: Preset | str, out_dir: str | Path, *, seed: int = 0, quiet
     study = study_grid(
         f"li-nguyen-{preset.name}",
         [[{"setting": s} for s in preset.settings], [{"scheme": n} for n in schemes]],
-        lambda setting, scheme: _config(preset, setting, by_number[scheme], seed, data_dir),
-        device=preset.device)
-    results = run_study_grid(study, out_dir / "runs", quiet=quiet)
+        lambda setting, scheme: _config(preset, setting, by_number[scheme], seed, data_dir))
+    results = run_study_grid(study, out_dir / "runs", quiet=quiet, device=preset.device)
     rows, curves = [], {}
     for setting in preset.settings:
         arrays = load_arrays(DataSection(name="mnist", data_dir=data_dir, n_train=preset.n_train,

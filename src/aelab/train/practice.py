@@ -172,7 +172,7 @@ def _warm_up(config) -> None:
     from aelab.train.config import TrainConfig
     from aelab.train.training import run_training
 
-    data = config.model_dump(mode="json", exclude={"device"})
+    data = config.model_dump(mode="json")
     data["train"]["steps"] = min(data["train"]["steps"], 20)
     data["init"]["pretrain_steps"] = min(data["init"]["pretrain_steps"], 20)
     try:

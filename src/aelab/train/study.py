@@ -19,7 +19,7 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 from aelab.errors import AelabError, ConfigError, DivergenceError
 from aelab.kinds import register_kind
@@ -33,22 +33,15 @@ OUTCOMES = ("complete", "diverged", "not applicable")
 
 
 class StudyRun(TrainConfig):
-    """A training run of a study: an ``aelab train`` configuration and the device it runs on.
-
-    Attributes:
-        device: ``cpu``, ``cuda`` or ``auto`` (cuda when available).
-    """
-
-    device: Literal["cpu", "cuda", "auto"] = "cpu"
+    """A training run of a study: an ``aelab train`` configuration (its own kind, ``train-study``,
+    whose runner counts a divergence as a result); the device is a runtime option of the sweep."""
 
 
 def device_name(name: str) -> str:
-    """A device from ``cpu``, ``cuda`` or ``auto`` (cuda when available)."""
-    if name != "auto":
-        return name
-    import torch
+    """The device ``cpu``, ``cuda[:N]`` or ``auto`` resolves to, as a name."""
+    from aelab.devices import resolve_device
 
-    return "cuda" if torch.cuda.is_available() else "cpu"
+    return str(resolve_device(name))
 
 
 def _partial_folder(out_dir: Path, config: StudyRun) -> Path | None:
@@ -65,8 +58,8 @@ def _partial_folder(out_dir: Path, config: StudyRun) -> Path | None:
     return out_dir.parent.parent / "partial" / config_hash(KIND, config)
 
 
-def run_point(config: StudyRun, out_dir: str | Path, *, quiet: bool = True) -> dict[str, Any]:
-    """Run one training of a study into ``out_dir`` (the runner of the kind ``train-study``).
+def run_point(config: StudyRun, out_dir: str | Path, *, quiet: bool = True, device: str = "cpu") -> dict[str, Any]:
+    """Run one training of a study into ``out_dir`` on ``device`` (the runner of the kind ``train-study``).
 
     Returns the observables: ``outcome`` (``complete``, ``diverged``, or ``not applicable`` when
     the theory advisor has no recommendation), ``final_test_loss`` (inf when diverged),
@@ -78,7 +71,7 @@ def run_point(config: StudyRun, out_dir: str | Path, *, quiet: bool = True) -> d
     from aelab.train.training import run_training
 
     out_dir = Path(out_dir)
-    train_config = TrainConfig.model_validate(config.model_dump(mode="json", exclude={"device"}))
+    train_config = TrainConfig.model_validate(config.model_dump(mode="json"))
     work = _partial_folder(out_dir, config)
     resume = False
     if work is not None:
@@ -91,7 +84,7 @@ def run_point(config: StudyRun, out_dir: str | Path, *, quiet: bool = True) -> d
                            "initial_test_loss": nan, "diverged_at": nan, "note": "", "seconds": nan}
     start, cpu_start = time.perf_counter(), time.process_time()
     try:
-        out = run_training(train_config, folder, resume=resume, device=device_name(config.device), quiet=quiet,
+        out = run_training(train_config, folder, resume=resume, device=device, quiet=quiet,
                            figures=False)
         o = out.observables
         obs.update(final_test_loss=o["test_loss"], min_test_loss=o["min_test_loss"],
@@ -126,7 +119,8 @@ def run_point(config: StudyRun, out_dir: str | Path, *, quiet: bool = True) -> d
     return obs
 
 
-register_kind(KIND, StudyRun, run_point, "a training run of a study (aelab reproduce): divergence is a result")
+register_kind(KIND, StudyRun, run_point, "a training run of a study (aelab reproduce): divergence is a result",
+              options=("device",))
 
 
 @dataclass(frozen=True)
@@ -143,7 +137,7 @@ class StudyGrid:
 
 
 def study_grid(name: str, dims: Sequence[Sequence[Mapping[str, Any]]],
-               make_config: Callable[..., Mapping[str, Any] | TrainConfig], *, device: str = "cpu") -> StudyGrid:
+               make_config: Callable[..., Mapping[str, Any] | TrainConfig]) -> StudyGrid:
     """The sweep grid of ``make_config(**labels)`` over the product of the labelled dimensions.
 
     Args:
@@ -151,7 +145,6 @@ def study_grid(name: str, dims: Sequence[Sequence[Mapping[str, Any]]],
         dims: per dimension, the labels of its positions (one mapping each; several labels that
             vary together share a dimension), slowest first.
         make_config: the training configuration of a cell, from all its labels.
-        device: of every run.
 
     Each dimension becomes one axis group of the grid: the config fields that change along it
     (the others at their first position). Every point is checked against ``make_config`` of its
@@ -165,7 +158,7 @@ def study_grid(name: str, dims: Sequence[Sequence[Mapping[str, Any]]],
     def config_of(labels: Mapping[str, Any]) -> dict[str, Any]:
         cfg = make_config(**labels)
         data = cfg.model_dump(mode="json") if isinstance(cfg, TrainConfig) else dict(cfg)
-        return StudyRun.model_validate({**data, "device": device}).model_dump(mode="json")
+        return StudyRun.model_validate(data).model_dump(mode="json")
 
     def cell(index: Sequence[int]) -> dict[str, Any]:
         return {k: v for d, i in zip(dims, index) for k, v in d[i].items()}
@@ -207,7 +200,8 @@ def pending_configs(study: StudyGrid, root: str | Path) -> list[StudyRun]:
     return [p.config for p in study.grid.points if store.status(p.id) != COMPLETE]
 
 
-def run_study_grid(study: StudyGrid, root: str | Path, *, quiet: bool = False, executor: str = "serial"):
+def run_study_grid(study: StudyGrid, root: str | Path, *, quiet: bool = False, executor: str = "serial",
+                   device: str = "cpu"):
     """Run the unfinished points of ``study`` into the sweep folder ``root``; the collected table.
 
     Returns a pandas DataFrame with one row per point in grid order: the labels, the
@@ -218,7 +212,7 @@ def run_study_grid(study: StudyGrid, root: str | Path, *, quiet: bool = False, e
     """
     from aelab.sweep import collect, run_sweep
 
-    report = run_sweep(study.grid, root, executor=executor, quiet=quiet)
+    report = run_sweep(study.grid, root, executor=executor, quiet=quiet, device=device)
     frame, _ = collect(root)
     failed = frame[frame["status"] != "complete"]
     if len(failed) or not report.ok:

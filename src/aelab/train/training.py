@@ -24,6 +24,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from aelab.devices import resolve_device
 from aelab.errors import ConfigError, DivergenceError
 from aelab.kinds import register_kind
 from aelab.record import RunRecord
@@ -73,34 +74,6 @@ class TrainResult(RunResult):
 
         return plot_loss_curves(self.history, None, title=f"{self.config.data.name}: L={self.config.model.depth}",
                                 loss_name=f"{self.config.train.loss} loss")
-
-
-def resolve_device(device: str):
-    """A torch device from ``cpu`` or ``cuda[:N]``; a ConfigError when it is not available.
-
-    For CUDA, cuBLAS is asked for deterministic kernels (``CUBLAS_WORKSPACE_CONFIG``, set before
-    CUDA starts in this process, and ``torch.use_deterministic_algorithms(True, warn_only=True)``).
-    """
-    import os
-
-    import torch
-
-    name = (device or "cpu").strip().lower()
-    if name == "cpu":
-        return torch.device("cpu")
-    if name.startswith("cuda"):
-        if not torch.cuda.is_available():
-            raise ConfigError(f"--device {device}: no CUDA device is available (use --device cpu)")
-        try:
-            dev = torch.device(name)
-        except RuntimeError:
-            raise ConfigError(f"--device {device}: expected cpu or cuda[:N]") from None
-        if dev.index is not None and dev.index >= torch.cuda.device_count():
-            raise ConfigError(f"--device {device}: only {torch.cuda.device_count()} CUDA device(s)")
-        os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")
-        torch.use_deterministic_algorithms(True, warn_only=True)
-        return dev
-    raise ConfigError(f"--device {device}: expected cpu or cuda")
 
 
 def _widths(config: TrainConfig, arrays: ImageArrays) -> list[int]:
@@ -228,7 +201,8 @@ def run_training(
         resume: continue from the latest checkpoint in ``out_dir`` (same configuration except
             :data:`~aelab.train.config.RESUMABLE_KEYS`); bit-identical to an uninterrupted run. A run
             killed before its first checkpoint starts again from the beginning.
-        device: ``cpu`` or ``cuda`` (a runtime option: not part of the configuration's hash).
+        device: ``cpu``, ``cuda[:N]`` or ``auto`` (:func:`aelab.devices.resolve_device`; a runtime option, not
+            part of the configuration's hash).
         quiet: no progress bar.
         arrays: the data (default: loaded from ``config.data``).
         figures: write ``loss_curve.png`` and ``reconstructions.png``.
@@ -385,8 +359,8 @@ def _write_figures(folder, config: TrainConfig, history, model, x_test, arrays: 
                          scale=arrays.scale, title=title)
 
 
-def _run_kind(config: TrainConfig, out_dir: Path, *, quiet: bool = True) -> dict[str, Any]:
-    return dict(run_training(config, out_dir, quiet=quiet).observables)
+def _run_kind(config: TrainConfig, out_dir: Path, *, quiet: bool = True, device: str = "cpu") -> dict[str, Any]:
+    return dict(run_training(config, out_dir, quiet=quiet, device=device).observables)
 
 
-register_kind("train", TrainConfig, _run_kind, "deep autoencoder training (aelab train)")
+register_kind("train", TrainConfig, _run_kind, "deep autoencoder training (aelab train)", options=("device",))
