@@ -149,56 +149,10 @@ def _kernel(W, V, bias, Z, std, lr, code, p, tied, train_bias, decay):  # pragma
 
 
 @numba.njit(cache=True, fastmath=_FASTMATH, boundscheck=False)
-def _kernel_truncated(W, V, bias, Z, std, lr, code, p, tied, train_bias, decay):  # pragma: no cover - jitted
-    """Truncated SGD: unit k sees e_k = x - sum_{a <= k} v_a g_a (as :func:`sgd_steps_numpy`)."""
-    n_steps, D = Z.shape
-    K = V.shape[0]
-    x = np.empty(D)
-    e = np.empty(D)
-    gk = np.empty(K)
-    dgk = np.empty(K)
-    hk = np.empty(K)
-    inv_sqrt_d = 1.0 / math.sqrt(D)
-    inv_d = 1.0 / D
-    step = lr * inv_d
-    shrink = 1.0 - lr * decay * inv_d
-    scale = inv_d if tied else inv_sqrt_d
-    E = V if tied else W
-    for s in range(n_steps):
-        for i in range(D):
-            x[i] = std[i] * Z[s, i]
-        for k in range(K):
-            acc = 0.0
-            for i in range(D):
-                acc += E[k, i] * x[i]
-            gk[k], dgk[k] = act_fdf(code, p, acc * scale + bias[k])
-        e[:] = x
-        for k in range(K):
-            acc = 0.0
-            for i in range(D):
-                e[i] -= V[k, i] * gk[k]
-                acc += V[k, i] * e[i]
-            hk[k] = acc * inv_d
-        e[:] = x
-        for k in range(K):
-            c1 = step * gk[k]
-            for i in range(D):
-                e[i] -= V[k, i] * gk[k]
-                V[k, i] = V[k, i] * shrink + c1 * e[i]
-        if not tied:
-            for k in range(K):
-                c = step * dgk[k] * hk[k] * inv_sqrt_d
-                for i in range(D):
-                    W[k, i] = W[k, i] * shrink + c * x[i]
-        if train_bias:
-            for k in range(K):
-                bias[k] += step * dgk[k] * hk[k]
-
-
-@numba.njit(cache=True, fastmath=_FASTMATH, boundscheck=False)
 def _kernel_denoising(W, V, bias, skip, Z, Xi, std, noise, lr, code, p, tied, train_bias, truncated, train_skip,
                       decay):  # pragma: no cover - jitted
-    """Denoising SGD (module docstring): input x_tilde = x + sqrt(noise) xi, target x, skip s = skip[0]."""
+    """Denoising SGD (module docstring): input x_tilde = x + sqrt(noise) xi, target x, skip s = skip[0];
+    also the truncated rule (unit k sees e_k = x - s x_tilde - sum_{a <= k} v_a g_a), with or without noise."""
     n_steps, D = Z.shape
     K = V.shape[0]
     x = np.empty(D)
@@ -296,18 +250,16 @@ def sgd_steps(W: np.ndarray, V: np.ndarray, bias: np.ndarray, Z: np.ndarray, std
             raise TypeError(f"sgd_steps: W and V must have one dtype, got {W.dtype} and {V.dtype}")
         std = np.asarray(std, dtype=np.float32)
     compiled = compiled_code(act)
-    denoising = noise > 0.0 or skip is not None
     if compiled is None:
         sgd_steps_numpy(W, V, bias, Z, std, lr=lr, act=act, tied=tied, train_bias=train_bias, truncated=truncated,
                         weight_decay=weight_decay, noise=noise, Xi=Xi, skip=skip)
-    elif denoising:
+    elif truncated or noise > 0.0 or skip is not None:
         _kernel_denoising(W, V, bias, np.zeros(1) if skip is None else skip, Z, Z if Xi is None else Xi, std,
                           float(noise), float(lr), compiled[0], compiled[1], bool(tied), bool(train_bias),
                           bool(truncated), skip is not None, float(weight_decay))
     else:
-        kernel = _kernel_truncated if truncated else _kernel
-        kernel(W, V, bias, Z, std, float(lr), compiled[0], compiled[1], bool(tied), bool(train_bias),
-               float(weight_decay))
+        _kernel(W, V, bias, Z, std, float(lr), compiled[0], compiled[1], bool(tied), bool(train_bias),
+                float(weight_decay))
 
 
 def sgd_steps_numpy(W: np.ndarray, V: np.ndarray, bias: np.ndarray, Z: np.ndarray, std: np.ndarray, *, lr: float,
