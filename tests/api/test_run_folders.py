@@ -166,3 +166,15 @@ def test_seeds_in_parallel_are_bit_identical_to_serial():
     parallel = aelab.shallow.run(cfg, theory=False, workers=2)
     pd.testing.assert_frame_equal(serial.per_seed, parallel.per_seed, check_exact=True)
     pd.testing.assert_frame_equal(serial.simulation, parallel.simulation, check_exact=True)
+
+
+def test_sweep_round_trip(tmp_path):
+    grid = {"experiment": "shallow", "base": {**SMALL, "train": {"time": 2.0, "seeds": 1}},
+            "axes": {"train.lr": [0.5, 1.0]}}
+    result = aelab.sweep.run(grid, tmp_path / "sweep")
+    loaded = aelab.load(tmp_path / "sweep")
+    assert type(loaded) is type(result) and loaded.manifest == result.manifest
+    pd.testing.assert_frame_equal(loaded.to_dataframe(), result.to_dataframe())
+    assert loaded.to_xarray()["pmse"].dims == ("train.lr",)
+    point = loaded.point({"train.lr": 1.0})
+    assert isinstance(point, ShallowResult) and point.config.train.lr == 1.0

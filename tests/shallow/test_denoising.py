@@ -119,3 +119,16 @@ def test_the_cli_refuses_bad_noise_in_one_line(tmp_path, capsys):
     assert main(["shallow", "run", "--out", str(out), "--set", "train.input_noise=-1"]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "train.input_noise" in err[0] and not out.exists()
+
+
+def test_the_fixed_point_of_a_linear_denoiser_is_the_wiener_filter():
+    from aelab.shallow.fixed_points import find_fixed_point, long_time_state
+    from aelab.shallow.theory import initial_state, ode_system
+
+    cfg = _config(act="linear", skip=True, noise=0.4, init=0.01, lr=0.5)
+    system = ode_system(cfg)
+    fp = find_fixed_point(system, long_time_state(system, initial_state(cfg), 500.0))
+    optimum = wiener_optimum(cfg.data.covariance(), 2, 0.4, skip=True)
+    assert fp.converged and fp.n_unstable == 0
+    assert fp.pmse == pytest.approx(optimum.pmse, rel=1e-6)
+    assert fp.state.skip == pytest.approx(optimum.skip, rel=1e-6)
