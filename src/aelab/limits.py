@@ -11,9 +11,14 @@ from pathlib import Path
 
 from aelab.errors import ConfigError
 
-__all__ = ["check_writable_dir", "available_memory_bytes", "check_memory", "format_bytes", "IGNORE_MEMORY_ENV"]
+__all__ = ["MAX_POINTS", "check_writable_dir", "available_memory_bytes", "check_memory", "format_bytes",
+           "IGNORE_MEMORY_ENV"]
 
 IGNORE_MEMORY_ENV = "AELAB_IGNORE_MEMORY"
+
+
+#: the largest grid a sweep runs without ``--max-points``: each point is a run folder
+MAX_POINTS = 10_000
 
 
 def check_writable_dir(path: str | Path, option: str = "--out") -> Path:

@@ -7,7 +7,7 @@ from pathlib import Path
 import typer
 
 from aelab.errors import AelabError, ConfigError
-from aelab.sweep.grid import MAX_POINTS
+from aelab.limits import MAX_POINTS
 
 
 def register(app: typer.Typer) -> None:

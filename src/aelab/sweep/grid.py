@@ -38,12 +38,12 @@ from pydantic import BaseModel
 from aelab.config import apply_overrides, read_config_file, validate_config
 from aelab.errors import ConfigError
 from aelab.kinds import ExperimentKind, get_kind
+from aelab.limits import MAX_POINTS
 from aelab.record import config_hash
 
 __all__ = ["AxisGroup", "Grid", "Point", "load_grid", "grid_from_axes", "expand_axis", "config_hash",
            "resolve_kind", "MAX_POINTS"]
 
-MAX_POINTS = 10_000  # the largest grid run without ``--max-points``: each point is a run folder
 
 GRID_KEYS = ("experiment", "name", "description", "base", "axes", "zip", "seeds", "seed_field")
 SPEC_KEYS = ("values", "linspace", "logspace", "geomspace", "range")
