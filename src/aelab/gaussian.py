@@ -42,6 +42,7 @@ __all__ = [
     "expect_2d",
     "rule_1d",
     "rule_2d",
+    "use_graded",
     "expect_nd",
     "normal_pdf",
     "normal_cdf",
@@ -148,7 +149,8 @@ def _prune(breaks: np.ndarray) -> np.ndarray:
     return breaks[..., keep]
 
 
-def _use_graded(graded: bool | None, *stds: np.ndarray) -> bool:
+def use_graded(graded: bool | None, *stds: np.ndarray) -> bool:
+    """Whether a rule is graded: ``graded`` itself, or for None whether a standard deviation exceeds ``GRADED_ABOVE_STD``."""
     if graded is not None:
         return graded
     return any(s.size and float(np.max(s)) > GRADED_ABOVE_STD for s in stds)
@@ -199,7 +201,7 @@ def rule_1d(
     """Nodes x and weights w of :func:`expect_1d`'s rule: E f(x) ~ sum(w * f(x), -1), shape mean.shape + (P,)."""
     mean, var = np.broadcast_arrays(np.asarray(mean, float), np.asarray(var, float))
     std = np.sqrt(np.maximum(var, 0.0))
-    if _use_graded(graded, std):
+    if use_graded(graded, std):
         z, w = standard_rule(_prune(graded_breaks(kinks, mean, std)), GRADED_POINTS)
     else:
         z, w = standard_rule(_kink_breaks(kinks, mean, std), n)
@@ -255,7 +257,7 @@ def rule_2d(
         beta = np.where(s1 > 0, c / s1, 0.0)  # x2 = m2 + beta z1 + s21 z2
     s21 = np.sqrt(np.maximum(v2 - beta**2, 0.0))
     sign = np.sign(np.where(beta == 0, 1.0, beta))[..., None]
-    if _use_graded(graded, s1, np.sqrt(np.maximum(v2, 0.0))):
+    if use_graded(graded, s1, np.sqrt(np.maximum(v2, 0.0))):
         # the outer rule is graded in x1, and in x2 = m2 + beta z1 where E[f(x2) | z1] changes faster
         # in z1 than the rule's unit spacing resolves (conditional spread s21 < |beta|)
         along_x2 = _kink_breaks(pseudo_kinks(kinks2), m2, np.abs(beta)) * sign

@@ -1,8 +1,9 @@
 """Fast standard normal draws in compiled code: xoshiro256** bits and a 256-layer ziggurat.
 
 Online SGD on Gaussian inputs spends most of its time drawing the inputs (D numbers a step).
-NumPy's ziggurat costs about 9 ns a number on the project's machine; this one, compiled with
-numba and filling the caller's buffer in place, about 3 ns. It is an exact sampler:
+NumPy's ziggurat costs about 18 ns a number on the project's 2-core machine; this one,
+compiled with numba and filling the caller's buffer in place, about 4 ns
+(``benchmarks/shallow_speed.py``). It is an exact sampler:
 
 * bits: xoshiro256** (Blackman & Vigna 2021, "Scrambled linear pseudorandom number
   generators"), all 64 output bits of full quality; its 256-bit state is seeded from a NumPy
@@ -67,23 +68,26 @@ def _rotl(x, k):  # pragma: no cover - compiled
 
 
 @numba.njit(cache=True, inline="always")
-def _next(s):  # pragma: no cover - compiled
-    """xoshiro256**: the next 64 random bits; ``s`` is the uint64[4] state."""
-    result = _rotl(s[1] * np.uint64(5), 7) * np.uint64(9)
-    t = s[1] << np.uint64(17)
-    s[2] ^= s[0]
-    s[3] ^= s[1]
-    s[1] ^= s[2]
-    s[0] ^= s[3]
-    s[2] ^= t
-    s[3] = _rotl(s[3], 45)
-    return result
+def _next(s0, s1, s2, s3):  # pragma: no cover - compiled
+    """xoshiro256**: (the next 64 random bits, the new state s0..s3).
+
+    The state travels in registers (locals) rather than an array: a state kept in memory puts
+    a store and a load on the generator's dependency chain and triples the cost of a draw."""
+    result = _rotl(s1 * np.uint64(5), 7) * np.uint64(9)
+    t = s1 << np.uint64(17)
+    s2 ^= s0
+    s3 ^= s1
+    s1 ^= s2
+    s0 ^= s3
+    s2 ^= t
+    s3 = _rotl(s3, 45)
+    return result, s0, s1, s2, s3
 
 
 @numba.njit(cache=True, inline="always")
-def _uniform(s):  # pragma: no cover - compiled
-    """A double in [0, 1) from the top 53 bits."""
-    return float(_next(s) >> np.uint64(11)) * (1.0 / 9007199254740992.0)
+def _unit(bits):  # pragma: no cover - compiled
+    """A double in [0, 1) from the top 53 of 64 bits."""
+    return float(bits >> np.uint64(11)) * (1.0 / 9007199254740992.0)
 
 
 @numba.njit(cache=True)
@@ -92,29 +96,32 @@ def _fill(s, out, k, w, f, r):  # pragma: no cover - compiled
     mask8 = np.uint64(0xFF)
     mask52 = np.uint64(0x000FFFFFFFFFFFFF)
     one = np.uint64(1)
+    s0, s1, s2, s3 = s[0], s[1], s[2], s[3]
     for j in range(flat.size):
         while True:
-            bits = _next(s)
+            bits, s0, s1, s2, s3 = _next(s0, s1, s2, s3)
             idx = bits & mask8
             bits >>= np.uint64(8)
-            negative = (bits & one) == one
+            sign = 1.0 - 2.0 * float(np.int64(bits & one))  # no branch on a coin flip
             rabs = (bits >> one) & mask52
-            x = float(rabs) * w[idx]
-            if negative:
-                x = -x
+            x = sign * (float(np.int64(rabs)) * w[idx])  # rabs < 2^52: the signed conversion is exact
             if rabs < k[idx]:
                 break
             if idx == 0:  # the tail beyond r (Marsaglia 1964)
                 while True:
-                    xx = -math.log1p(-_uniform(s)) / r
-                    yy = -math.log1p(-_uniform(s))
+                    b1, s0, s1, s2, s3 = _next(s0, s1, s2, s3)
+                    b2, s0, s1, s2, s3 = _next(s0, s1, s2, s3)
+                    xx = -math.log1p(-_unit(b1)) / r
+                    yy = -math.log1p(-_unit(b2))
                     if yy + yy > xx * xx:
                         break
-                x = -(r + xx) if negative else r + xx
+                x = sign * (r + xx)
                 break
-            if (f[idx - 1] - f[idx]) * _uniform(s) + f[idx] < math.exp(-0.5 * x * x):
+            b1, s0, s1, s2, s3 = _next(s0, s1, s2, s3)
+            if (f[idx - 1] - f[idx]) * _unit(b1) + f[idx] < math.exp(-0.5 * x * x):
                 break
         flat[j] = x
+    s[0], s[1], s[2], s[3] = s0, s1, s2, s3
 
 
 class NormalStream:

@@ -44,8 +44,9 @@ from aelab.activations import Activation, ErfMoments, GaussianMoments, LinearMom
 from aelab.compiled_activations import ERF, LINEAR, compiled_code
 from aelab.data.synthetic import Covariance
 from aelab.errors import DivergenceError
-from aelab.gaussian import rule_1d, rule_2d
+from aelab.gaussian import hermite_rule, rule_1d, rule_2d, use_graded
 from aelab.shallow._ode_kernel import KERNEL_CODES, rhs_kernel
+from aelab.shallow._quadrature_kernel import pair_sums, pair_sums_hermite, single_sums
 from aelab.shallow.state import State
 
 __all__ = ["OdeSystem", "integrate"]
@@ -294,16 +295,39 @@ def _by_quadrature(act: Activation) -> bool:
     return all(getattr(cls, name) is getattr(GaussianMoments, name) for name in _QUADRATURE_METHODS)
 
 
-def _quadrature_moments(act: Activation, m: np.ndarray, q: np.ndarray, Q: np.ndarray) -> dict[str, np.ndarray]:
+def _quadrature_moments(act: Activation, m: np.ndarray, q: np.ndarray, Q: np.ndarray, *,
+                        compiled: bool = True) -> dict[str, np.ndarray]:
     """All the moments of :func:`_moments` in one pass: the rules of :class:`GaussianMoments`, g and g' once.
 
     Two variables: with the factored rule w_ij = w1_i w2_ij of :func:`aelab.gaussian.rule_2d`, the
     conditional sums E[g(x2) | z1_i] = sum_j w2_ij g(x2_ij) and E[g'(x2) | z1_i] are taken first,
     and every two-variable moment is a sum over the outer nodes of them; one variable: the rule of
-    :func:`aelab.gaussian.expect_1d`, g' evaluated once.
+    :func:`aelab.gaussian.expect_1d`, g' evaluated once. With ``compiled``, registry activations
+    take the sums in :mod:`aelab.shallow._quadrature_kernel` (and, on the plain Gauss-Hermite rule,
+    the nodes too); the NumPy sums below are their reference.
     """
     mom = act.moments
     kinks = act.kinks
+    code = compiled_code(act) if compiled else None
+    K = m.shape[0]
+    if code is not None:
+        out = {name: np.empty((K, K)) for name in ("i2", "i11", "p", "e_df1f2")}
+        out.update({name: np.empty(K) for name in ("g1", "g1u", "g1u2")})
+        plain = not kinks and not use_graded(None, np.sqrt(np.maximum(q, 0.0)))
+        if plain:
+            z, w = hermite_rule(mom.n2)
+            pair_sums_hermite(code[0], code[1], m, q, Q, z, w, out["i2"], out["i11"], out["p"], out["e_df1f2"])
+        else:
+            m1, m2, v1, v2 = m[:, None], m[None, :], q[:, None], q[None, :]
+            x1, x2, w1, w2 = rule_2d(m1, m2, v1, v2, Q, kinks1=kinks, kinks2=kinks, n=mom.n2, graded=None,
+                                     factored=True)
+            shape2 = np.broadcast_shapes(x2.shape, w2.shape)
+            pair_sums(code[0], code[1], m, np.broadcast_to(x1[..., 0], w1.shape), w1,
+                      np.broadcast_to(x2, shape2), np.broadcast_to(w2, shape2),
+                      out["i2"], out["i11"], out["p"], out["e_df1f2"])
+        x, w = rule_1d(m, q, kinks=kinks, n=mom.n1, graded=None)
+        single_sums(code[0], code[1], m, x, np.broadcast_to(w, x.shape), out["g1"], out["g1u"], out["g1u2"])
+        return out
     m1, m2, v1, v2 = m[:, None], m[None, :], q[:, None], q[None, :]
     x1, x2, w1, w2 = rule_2d(m1, m2, v1, v2, Q, kinks1=kinks, kinks2=kinks, n=mom.n2, graded=None, factored=True)
     e_f2 = np.sum(w2 * act.f(x2), axis=-1)  # (K, K, P1)

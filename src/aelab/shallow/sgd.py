@@ -45,6 +45,18 @@ def _project_pair(Ea, Eb, x, z, std, shrink, ca, cb, zero):  # pragma: no cover 
     ``zero``: 0 in the weights' precision (float64, or float32 for float32 weights)."""
     la = zero
     lb = zero
+    if shrink == 1.0:  # no weight decay: one multiplication less per weight (a quarter of the pass)
+        for i in range(x.shape[0]):
+            xi = std[i] * z[i]
+            xo = x[i]
+            x[i] = xi
+            a = Ea[i] + ca * xo
+            b = Eb[i] + cb * xo
+            Ea[i] = a
+            Eb[i] = b
+            la += a * xi
+            lb += b * xi
+        return la, lb
     for i in range(x.shape[0]):
         xi = std[i] * z[i]
         xo = x[i]
@@ -63,6 +75,16 @@ def _decode_pair(x, Va, Vb, ga, gb, shrink, ua, ub, zero):  # pragma: no cover -
     """e = x - ga Va - gb Vb; return (Va . e, Vb . e) and update V <- shrink V + u e."""
     ha = zero
     hb = zero
+    if shrink == 1.0:  # no weight decay (as in _project_pair)
+        for i in range(x.shape[0]):
+            va = Va[i]
+            vb = Vb[i]
+            ei = x[i] - ga * va - gb * vb
+            ha += va * ei
+            hb += vb * ei
+            Va[i] = va + ua * ei
+            Vb[i] = vb + ub * ei
+        return ha, hb
     for i in range(x.shape[0]):
         va = Va[i]
         vb = Vb[i]
