@@ -42,6 +42,7 @@ __all__ = [
     "expect_2d",
     "rule_1d",
     "rule_2d",
+    "rule_2d_outer",
     "use_graded",
     "expect_nd",
     "normal_pdf",
@@ -251,21 +252,52 @@ def rule_2d(
         x1 of shape (..., P1, 1), x2 and w of shape (..., P1, P2); with ``factored``, (x1, x2, w1, w2)
         with w = w1[..., None] * w2, w1 of shape (..., P1), so that sums over x2 can be done first.
     """
+    outer = rule_2d_outer(mean1, mean2, var1, var2, cov, kinks1=kinks1, kinks2=kinks2, n=n, graded=graded)
+    z1, w1, m1, m2, s1, beta, s21 = (outer[name] for name in ("z1", "w1", "m1", "m2", "s1", "beta", "s21"))
+    centre2 = m2[..., None] + beta[..., None] * z1  # (..., P1)
+    spread2 = np.broadcast_to(s21[..., None], centre2.shape)
+    if outer["graded"]:
+        z2, w2 = standard_rule(_prune(graded_breaks(kinks2, centre2, spread2)), GRADED_POINTS_2D)
+    else:
+        z2, w2 = standard_rule(_kink_breaks(kinks2, centre2, spread2), n)
+    x1 = (m1[..., None] + s1[..., None] * z1)[..., None]
+    x2 = centre2[..., None] + s21[..., None, None] * z2
+    if factored:
+        return x1, x2, np.broadcast_to(w1, x1.shape[:-1]), w2
+    return x1, x2, w1[..., None] * w2
+
+
+def rule_2d_outer(
+    mean1: np.ndarray | float,
+    mean2: np.ndarray | float,
+    var1: np.ndarray | float,
+    var2: np.ndarray | float,
+    cov: np.ndarray | float,
+    *,
+    kinks1: Sequence[float] = (),
+    kinks2: Sequence[float] = (),
+    n: int = 40,
+    graded: bool | None = False,
+) -> dict[str, Any]:
+    """The outer rule of :func:`rule_2d` and its conditioning, for callers that form the inner rule themselves.
+
+    Returns a dict: ``z1``, ``w1`` (the standardised outer nodes and weights, (..., P1)); ``m1``,
+    ``m2``, ``s1`` (the first standard deviation), ``beta`` and ``s21`` (x2 = m2 + beta z1 + s21 z2),
+    broadcast to one shape; ``graded`` (whether both rules are graded).
+    """
     m1, m2, v1, v2, c = np.broadcast_arrays(*(np.asarray(a, float) for a in (mean1, mean2, var1, var2, cov)))
     s1 = np.sqrt(np.maximum(v1, 0.0))
     with np.errstate(divide="ignore", invalid="ignore"):
         beta = np.where(s1 > 0, c / s1, 0.0)  # x2 = m2 + beta z1 + s21 z2
     s21 = np.sqrt(np.maximum(v2 - beta**2, 0.0))
     sign = np.sign(np.where(beta == 0, 1.0, beta))[..., None]
-    if use_graded(graded, s1, np.sqrt(np.maximum(v2, 0.0))):
+    graded = use_graded(graded, s1, np.sqrt(np.maximum(v2, 0.0)))
+    if graded:
         # the outer rule is graded in x1, and in x2 = m2 + beta z1 where E[f(x2) | z1] changes faster
         # in z1 than the rule's unit spacing resolves (conditional spread s21 < |beta|)
         along_x2 = _kink_breaks(pseudo_kinks(kinks2), m2, np.abs(beta)) * sign
         outer = np.concatenate([graded_breaks(kinks1, m1, s1), _drop(along_x2, s21 >= np.abs(beta))], axis=-1)
         z1, w1 = standard_rule(_prune(outer), GRADED_POINTS_2D)
-        centre2 = m2[..., None] + beta[..., None] * z1  # (..., P1)
-        inner = graded_breaks(kinks2, centre2, np.broadcast_to(s21[..., None], centre2.shape))
-        z2, w2 = standard_rule(_prune(inner), GRADED_POINTS_2D)
     else:
         outer_kinks = _kink_breaks(kinks1, m1, s1)
         if len(kinks2):
@@ -273,13 +305,7 @@ def rule_2d(
             extra = _kink_breaks(kinks2, m2, np.abs(beta)) * sign
             outer_kinks = extra if outer_kinks is None else np.concatenate([outer_kinks, extra], axis=-1)
         z1, w1 = standard_rule(outer_kinks, n)  # (..., P1)
-        centre2 = m2[..., None] + beta[..., None] * z1  # (..., P1)
-        z2, w2 = standard_rule(_kink_breaks(kinks2, centre2, np.broadcast_to(s21[..., None], centre2.shape)), n)
-    x1 = (m1[..., None] + s1[..., None] * z1)[..., None]
-    x2 = centre2[..., None] + s21[..., None, None] * z2
-    if factored:
-        return x1, x2, np.broadcast_to(w1, x1.shape[:-1]), w2
-    return x1, x2, w1[..., None] * w2
+    return {"z1": z1, "w1": w1, "m1": m1, "m2": m2, "s1": s1, "beta": beta, "s21": s21, "graded": graded}
 
 
 def expect_nd(func: Callable[[np.ndarray], np.ndarray], mean: np.ndarray, cov: np.ndarray, *, n: int = 24) -> float:

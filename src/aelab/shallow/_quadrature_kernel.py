@@ -10,20 +10,31 @@ x2_ij, weights w2_ij), the conditional sums E[g(x2) | z1_i] and E[g'(x2) | z1_i]
     E g'(x1) g(x2) = sum_i w1_i g'(x1_i) E[g | i];
 
 one variable: E g', E g' u and E g' u^2 (u = x - m) on the rule of :func:`aelab.gaussian.rule_1d`.
-g and g' come from one evaluation (:func:`aelab.compiled_activations.act_fdf`). For the plain
-Gauss-Hermite rule (smooth activations, standard deviations up to ``GRADED_ABOVE_STD``) the nodes
-are formed here too, in the order of operations of ``rule_2d``; other rules are passed in.
+g and g' come from one evaluation (:func:`aelab.compiled_activations.act_fdf`). The inner rule is
+formed here, per outer node, in the order of operations of ``rule_2d``: the plain Gauss-Hermite
+rule of smooth activations (:func:`pair_sums_hermite`) and the graded rule of wide fields
+(:func:`pair_sums_graded`, outer rule from :func:`aelab.gaussian.rule_2d_outer`); other rules
+come as nodes (:func:`pair_sums`). Where x2 is a function of x1 to rounding (a unit with itself:
+s21^2 <= ``DEGENERATE`` var2), the inner sum is g(centre) times the rule's total weight (an error
+below |g''| DEGENERATE var2 / 2).
 """
 
 from __future__ import annotations
 
 import math
 
+import numpy as np
 from numba import njit
 
 from aelab.compiled_activations import act_fdf
 
-__all__ = ["pair_sums", "pair_sums_hermite", "single_sums"]
+__all__ = ["pair_sums", "pair_sums_hermite", "pair_sums_graded", "single_sums", "DEGENERATE"]
+
+#: Relative conditional variance s21^2 / var2 below which x2 counts as a function of x1 (the
+#: rounding of var2 - beta^2 for a unit with itself is a few 1e-16).
+DEGENERATE = 1e-15
+_Z_MAX = 10.0
+_INV_SQRT2PI = 1.0 / math.sqrt(2.0 * math.pi)
 
 
 @njit(cache=True, inline="always")
@@ -74,6 +85,9 @@ def pair_sums_hermite(code, p, m, q, Q, z, w, i2, i11, pp, edf12):  # pragma: no
     """
     K = m.shape[0]
     n = z.shape[0]
+    total = 0.0
+    for j in range(n):
+        total += w[j]
     for k in range(K):
         s1 = math.sqrt(max(q[k], 0.0))
         for l in range(K):
@@ -83,18 +97,106 @@ def pair_sums_hermite(code, p, m, q, Q, z, w, i2, i11, pp, edf12):  # pragma: no
             s_dd = 0.0
             s_p = 0.0
             s_df = 0.0
+            degenerate = s21 * s21 <= DEGENERATE * q[l]
             for i in range(n):
                 centre = m[l] + beta * z[i]
                 ef = 0.0
                 edf = 0.0
-                for j in range(n):
-                    f2, df2 = act_fdf(code, p, centre + s21 * z[j])
-                    ef += w[j] * f2
-                    edf += w[j] * df2
+                if degenerate:
+                    f2, df2 = act_fdf(code, p, centre)
+                    ef = total * f2
+                    edf = total * df2
+                else:
+                    for j in range(n):
+                        f2, df2 = act_fdf(code, p, centre + s21 * z[j])
+                        ef += w[j] * f2
+                        edf += w[j] * df2
                 x1 = m[k] + s1 * z[i]
                 f1, df1 = act_fdf(code, p, x1)
                 wd = w[i] * df1
                 s_ff += w[i] * f1 * ef
+                s_dd += wd * edf
+                s_p += wd * (x1 - m[k]) * ef
+                s_df += wd * ef
+            i2[k, l] = s_ff
+            i11[k, l] = s_dd
+            pp[k, l] = s_p
+            edf12[k, l] = s_df
+
+
+@njit(cache=True, inline="always")
+def _inner_graded(code, p, centre, s21, base, pk, gx, gw, breaks):  # pragma: no cover - compiled
+    """E[g(x2) | z1], E[g'(x2) | z1] on the graded inner rule of ``rule_2d`` (x2 = centre + s21 z2)."""
+    nb = base.shape[0]
+    for j in range(nb):
+        breaks[j] = base[j]
+    for j in range(pk.shape[0]):
+        d = pk[j] - centre
+        b = d / s21 if s21 > 0.0 else (0.0 if d == 0.0 else math.copysign(2.0 * _Z_MAX, d))
+        if not math.isfinite(b):
+            b = 0.0 if d == 0.0 else math.copysign(2.0 * _Z_MAX, d)
+        breaks[nb + j] = b
+    nbr = nb + pk.shape[0]
+    for j in range(nbr):  # clip, then sort (insertion: a few dozen points)
+        breaks[j] = min(max(breaks[j], -_Z_MAX), _Z_MAX)
+    for j in range(1, nbr):
+        v = breaks[j]
+        i = j - 1
+        while i >= 0 and breaks[i] > v:
+            breaks[i + 1] = breaks[i]
+            i -= 1
+        breaks[i + 1] = v
+    ef = 0.0
+    edf = 0.0
+    a = -_Z_MAX
+    for j in range(nbr + 1):
+        b = breaks[j] if j < nbr else _Z_MAX
+        if b > a:
+            half = 0.5 * (b - a)
+            mid = 0.5 * (a + b)
+            for t in range(gx.shape[0]):
+                z2 = mid + half * gx[t]
+                wt = (half * gw[t]) * (math.exp(-0.5 * (z2 * z2)) * _INV_SQRT2PI)
+                f2, df2 = act_fdf(code, p, centre + s21 * z2)
+                ef += wt * f2
+                edf += wt * df2
+        a = b
+    return ef, edf
+
+
+@njit(cache=True, error_model="numpy")
+def pair_sums_graded(code, p, m, q, z1, w1, s1, beta, s21, base, pk, gx, gw, base_total,
+                     i2, i11, pp, edf12):  # pragma: no cover - compiled
+    """:func:`pair_sums` on the graded rule: outer nodes z1, w1 ((K, K, P1), standardised) and the
+    conditioning s1, beta, s21 ((K, K)) from ``rule_2d_outer``; the inner rule is split at the
+    standardised points ``base`` and at the pseudo-kinks ``pk`` (argument units), ``gx``, ``gw``
+    Gauss-Legendre points a piece; ``base_total``: the total weight of the rule split at ``base`` only.
+    """
+    K = m.shape[0]
+    breaks = np.empty(base.shape[0] + pk.shape[0])
+    for k in range(K):
+        for l in range(K):
+            sd1 = s1[k, l]
+            bt = beta[k, l]
+            sd21 = s21[k, l]
+            degenerate = sd21 * sd21 <= DEGENERATE * q[l]
+            s_ff = 0.0
+            s_dd = 0.0
+            s_p = 0.0
+            s_df = 0.0
+            for i in range(z1.shape[2]):
+                zi = z1[k, l, i]
+                centre = m[l] + bt * zi
+                if degenerate:
+                    f2, df2 = act_fdf(code, p, centre)
+                    ef = base_total * f2
+                    edf = base_total * df2
+                else:
+                    ef, edf = _inner_graded(code, p, centre, sd21, base, pk, gx, gw, breaks)
+                x1 = m[k] + sd1 * zi
+                f1, df1 = act_fdf(code, p, x1)
+                wd = w1[k, l, i] * df1
+                s_ff += w1[k, l, i] * f1 * ef
                 s_dd += wd * edf
                 s_p += wd * (x1 - m[k]) * ef
                 s_df += wd * ef

@@ -36,6 +36,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import lru_cache
 
 import numpy as np
 from scipy.integrate import BDF, DOP853, LSODA, RK45, Radau
@@ -44,9 +45,10 @@ from aelab.activations import Activation, ErfMoments, GaussianMoments, LinearMom
 from aelab.compiled_activations import ERF, LINEAR, compiled_code
 from aelab.data.synthetic import Covariance
 from aelab.errors import DivergenceError
-from aelab.gaussian import hermite_rule, rule_1d, rule_2d, use_graded
+from aelab.gaussian import (BASE_BREAKS, GRADED_POINTS_2D, hermite_rule, legendre_rule, pseudo_kinks, rule_1d, rule_2d,
+                            rule_2d_outer, standard_rule, use_graded)
 from aelab.shallow._ode_kernel import KERNEL_CODES, rhs_kernel
-from aelab.shallow._quadrature_kernel import pair_sums, pair_sums_hermite, single_sums
+from aelab.shallow._quadrature_kernel import pair_sums, pair_sums_graded, pair_sums_hermite, single_sums
 from aelab.shallow.state import State
 
 __all__ = ["OdeSystem", "integrate"]
@@ -313,18 +315,24 @@ def _quadrature_moments(act: Activation, m: np.ndarray, q: np.ndarray, Q: np.nda
     if code is not None:
         out = {name: np.empty((K, K)) for name in ("i2", "i11", "p", "e_df1f2")}
         out.update({name: np.empty(K) for name in ("g1", "g1u", "g1u2")})
-        plain = not kinks and not use_graded(None, np.sqrt(np.maximum(q, 0.0)))
-        if plain:
+        pair = (out["i2"], out["i11"], out["p"], out["e_df1f2"])
+        m1, m2, v1, v2 = m[:, None], m[None, :], q[:, None], q[None, :]
+        if not use_graded(None, np.sqrt(np.maximum(q, 0.0))) and not kinks:
             z, w = hermite_rule(mom.n2)
-            pair_sums_hermite(code[0], code[1], m, q, Q, z, w, out["i2"], out["i11"], out["p"], out["e_df1f2"])
-        else:
-            m1, m2, v1, v2 = m[:, None], m[None, :], q[:, None], q[None, :]
+            pair_sums_hermite(code[0], code[1], m, q, Q, z, w, *pair)
+        elif use_graded(None, np.sqrt(np.maximum(q, 0.0))):
+            outer = rule_2d_outer(m1, m2, v1, v2, Q, kinks1=kinks, kinks2=kinks, n=mom.n2, graded=None)
+            z1 = outer["z1"]
+            gx, gw = legendre_rule(GRADED_POINTS_2D)
+            pair_sums_graded(code[0], code[1], m, q, z1, np.broadcast_to(outer["w1"], z1.shape), outer["s1"],
+                             outer["beta"], outer["s21"], BASE_BREAKS, pseudo_kinks(kinks), gx, gw,
+                             _base_rule_total(), *pair)
+        else:  # the plain rule split at kinks: nodes from rule_2d
             x1, x2, w1, w2 = rule_2d(m1, m2, v1, v2, Q, kinks1=kinks, kinks2=kinks, n=mom.n2, graded=None,
                                      factored=True)
             shape2 = np.broadcast_shapes(x2.shape, w2.shape)
             pair_sums(code[0], code[1], m, np.broadcast_to(x1[..., 0], w1.shape), w1,
-                      np.broadcast_to(x2, shape2), np.broadcast_to(w2, shape2),
-                      out["i2"], out["i11"], out["p"], out["e_df1f2"])
+                      np.broadcast_to(x2, shape2), np.broadcast_to(w2, shape2), *pair)
         x, w = rule_1d(m, q, kinks=kinks, n=mom.n1, graded=None)
         single_sums(code[0], code[1], m, x, np.broadcast_to(w, x.shape), out["g1"], out["g1u"], out["g1u2"])
         return out
@@ -342,6 +350,12 @@ def _quadrature_moments(act: Activation, m: np.ndarray, q: np.ndarray, Q: np.nda
     u = x - m[:, None]
     out.update(g1=np.sum(w_df, axis=-1), g1u=np.sum(w_df * u, axis=-1), g1u2=np.sum(w_df * u**2, axis=-1))
     return out
+
+
+@lru_cache(maxsize=1)
+def _base_rule_total() -> float:
+    """The total weight of the graded inner rule split at ``BASE_BREAKS`` only (1 to the truncation)."""
+    return float(np.sum(standard_rule(BASE_BREAKS, GRADED_POINTS_2D)[1]))
 
 
 class _NonFinite(ArithmeticError):
