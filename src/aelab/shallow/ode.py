@@ -305,8 +305,8 @@ def _quadrature_moments(act: Activation, m: np.ndarray, q: np.ndarray, Q: np.nda
     conditional sums E[g(x2) | z1_i] = sum_j w2_ij g(x2_ij) and E[g'(x2) | z1_i] are taken first,
     and every two-variable moment is a sum over the outer nodes of them; one variable: the rule of
     :func:`aelab.gaussian.expect_1d`, g' evaluated once. With ``compiled``, registry activations
-    take the sums in :mod:`aelab.shallow._quadrature_kernel` (and, on the plain Gauss-Hermite rule,
-    the nodes too); the NumPy sums below are their reference.
+    take the sums in :mod:`aelab.shallow._quadrature_kernel`, which also forms the inner rule (plain
+    Gauss-Hermite or graded) per outer node; the NumPy sums below are their reference.
     """
     mom = act.moments
     kinks = act.kinks
@@ -317,10 +317,11 @@ def _quadrature_moments(act: Activation, m: np.ndarray, q: np.ndarray, Q: np.nda
         out.update({name: np.empty(K) for name in ("g1", "g1u", "g1u2")})
         pair = (out["i2"], out["i11"], out["p"], out["e_df1f2"])
         m1, m2, v1, v2 = m[:, None], m[None, :], q[:, None], q[None, :]
-        if not use_graded(None, np.sqrt(np.maximum(q, 0.0))) and not kinks:
+        graded = use_graded(None, np.sqrt(np.maximum(q, 0.0)))  # the choice of rule_2d and rule_1d
+        if not graded and not kinks:
             z, w = hermite_rule(mom.n2)
             pair_sums_hermite(code[0], code[1], m, q, Q, z, w, *pair)
-        elif use_graded(None, np.sqrt(np.maximum(q, 0.0))):
+        elif graded:
             outer = rule_2d_outer(m1, m2, v1, v2, Q, kinks1=kinks, kinks2=kinks, n=mom.n2, graded=None)
             z1 = outer["z1"]
             gx, gw = legendre_rule(GRADED_POINTS_2D)
