@@ -48,6 +48,14 @@ def _conditional(code, p, x2, w2, k, l, i):  # pragma: no cover - compiled
     return ef, edf
 
 
+@njit(cache=True, inline="always")
+def _outer(code, p, w, x1, m1, ef, edf, s_ff, s_dd, s_p, s_df):  # pragma: no cover - compiled
+    """The four running sums of the two-variable moments after the outer node x1 (weight w)."""
+    f1, df1 = act_fdf(code, p, x1)
+    wd = w * df1
+    return s_ff + w * f1 * ef, s_dd + wd * edf, s_p + wd * (x1 - m1) * ef, s_df + wd * ef
+
+
 @njit(cache=True, error_model="numpy")
 def pair_sums(code, p, m, x1, w1, x2, w2, i2, i11, pp, edf12):  # pragma: no cover - compiled
     """The four two-variable moments of every pair from given nodes.
@@ -64,12 +72,7 @@ def pair_sums(code, p, m, x1, w1, x2, w2, i2, i11, pp, edf12):  # pragma: no cov
             s_df = 0.0
             for i in range(x1.shape[2]):
                 ef, edf = _conditional(code, p, x2, w2, k, l, i)
-                f1, df1 = act_fdf(code, p, x1[k, l, i])
-                wd = w1[k, l, i] * df1
-                s_ff += w1[k, l, i] * f1 * ef
-                s_dd += wd * edf
-                s_p += wd * (x1[k, l, i] - m[k]) * ef
-                s_df += wd * ef
+                s_ff, s_dd, s_p, s_df = _outer(code, p, w1[k, l, i], x1[k, l, i], m[k], ef, edf, s_ff, s_dd, s_p, s_df)
             i2[k, l] = s_ff
             i11[k, l] = s_dd
             pp[k, l] = s_p
@@ -111,13 +114,7 @@ def pair_sums_hermite(code, p, m, q, Q, z, w, i2, i11, pp, edf12):  # pragma: no
                         f2, df2 = act_fdf(code, p, centre + s21 * z[j])
                         ef += w[j] * f2
                         edf += w[j] * df2
-                x1 = m[k] + s1 * z[i]
-                f1, df1 = act_fdf(code, p, x1)
-                wd = w[i] * df1
-                s_ff += w[i] * f1 * ef
-                s_dd += wd * edf
-                s_p += wd * (x1 - m[k]) * ef
-                s_df += wd * ef
+                s_ff, s_dd, s_p, s_df = _outer(code, p, w[i], m[k] + s1 * z[i], m[k], ef, edf, s_ff, s_dd, s_p, s_df)
             i2[k, l] = s_ff
             i11[k, l] = s_dd
             pp[k, l] = s_p
@@ -193,13 +190,8 @@ def pair_sums_graded(code, p, m, q, z1, w1, s1, beta, s21, base, pk, gx, gw, bas
                     edf = base_total * df2
                 else:
                     ef, edf = _inner_graded(code, p, centre, sd21, base, pk, gx, gw, breaks)
-                x1 = m[k] + sd1 * zi
-                f1, df1 = act_fdf(code, p, x1)
-                wd = w1[k, l, i] * df1
-                s_ff += w1[k, l, i] * f1 * ef
-                s_dd += wd * edf
-                s_p += wd * (x1 - m[k]) * ef
-                s_df += wd * ef
+                s_ff, s_dd, s_p, s_df = _outer(code, p, w1[k, l, i], m[k] + sd1 * zi, m[k], ef, edf, s_ff, s_dd, s_p,
+                                               s_df)
             i2[k, l] = s_ff
             i11[k, l] = s_dd
             pp[k, l] = s_p
