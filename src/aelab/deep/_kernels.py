@@ -1,4 +1,4 @@
-"""Compiled kernels of the state evolution (numba): one layer step and the depth recursions.
+"""Compiled kernels of the state evolution (numba): the Gaussian smoothing and one layer step.
 
 The registry activations are given by an integer code (and a parameter, the leaky-ReLU slope) of
 :mod:`aelab.compiled_activations`, shared with the shallow SGD kernel.
@@ -8,7 +8,9 @@ read from precomputed tables otherwise (tanh, sigmoid via tanh, softplus via its
 erf's H2). The outer expectation over z1 is a composite Gauss-Legendre rule split at the kinks
 and graded geometrically towards the sharp features of the integrand, so that it keeps its
 accuracy for any scale of the arguments. See :mod:`aelab.deep.smoothing` for the tables and the
-NumPy reference implementation these kernels are tested against.
+NumPy reference implementation these kernels are tested against, :mod:`aelab.deep._reduced` for
+the reduced rules of smooth odd activations and :mod:`aelab.deep._recursions` for the depth
+recursions built on the step.
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from numba import njit, prange
+from numba import njit
 
 from aelab.compiled_activations import (  # noqa: F401 - the codes are part of this module's vocabulary
     CODES, ERF, HARDTANH, LEAKY, LINEAR, ODD, RELU, SIGMOID, SOFTPLUS, TANH, act_df, act_f, act_fdf, act_inv)
@@ -105,6 +107,7 @@ def series_h(c, m, b):
     return acc
 
 
+_NO_ROWS = np.zeros(6)  # no combined rows (:func:`smooth_dh`)
 TANH_T, ERF_T, SOFTPLUS_T = 0, 1, 2  # rows of the packed tables (see aelab.deep.smoothing.packed_tables)
 
 
@@ -190,7 +193,7 @@ def smooth_prep(code, b, metas):
 @njit(cache=True)
 def smooth_dh(code, p, m, b, prep, tabs, metas):
     """D(m, b) = E phi'(m + b z) and H2(m, b) = E phi(m + b z)^2: :func:`smooth_dh_rows` without rows."""
-    return smooth_dh_rows(code, p, m, b, prep, tabs, metas, tabs[0, 0, 0], 0, 0)
+    return smooth_dh_rows(code, p, m, b, prep, tabs, metas, _NO_ROWS, 0, 0)
 
 
 @njit(cache=True)
@@ -224,6 +227,8 @@ def h2_rows(code, tabs, metas, prep, lo_m, hi_m, rows, max_rows):
 @njit(cache=True, inline="always")
 def _h2_table(tabs, metas, k, m, prep, rows, i0, i1):
     """H2 from table k (unscaled): from the combined rows [i0, i1) of :func:`h2_rows` where they hold m's stencil."""
+    if i1 <= i0:
+        return table_col(tabs, metas, k, 1, m, prep)
     i, wx = _xi_stencil(metas, k, m, prep[0])
     if not (i0 <= i and i + 6 <= i1):
         return table_col(tabs, metas, k, 1, m, prep)
@@ -472,11 +477,13 @@ def step(sc, sp, pc, pp, t, a, b, tabs, metas, xg, wg, brk, zb, wb, rows):
 
 @njit(cache=True)
 def _sigma_integrals(sc, sp, t, xg, wg, brk, lo):
-    """(E[sigma'(t z); z > lo], E[sigma(t z)^2; z > lo]) by the composite rule split at sigma's break points."""
+    """(E[sigma'(t z); z > lo], E[sigma(t z)^2; z > lo], E[2 sigma sigma'(t z) z; z > lo]) by the composite
+    rule split at sigma's break points; the third is the t-derivative of the second."""
     n = _base_breaks(brk, sc, t)
     pts = np.sort(brk[:n])
     acc_d = 0.0
     acc_s = 0.0
+    acc_t = 0.0
     ng = xg.shape[0]
     for k in range(n + 1):
         hi = pts[k] if k < n else Z_MAX
@@ -490,22 +497,33 @@ def _sigma_integrals(sc, sp, t, xg, wg, brk, lo):
             s, ds = act_fdf(sc, sp, t * z)
             acc_d += wz * ds
             acc_s += wz * s * s
+            acc_t += wz * s * ds * z
         lo = hi
-    return acc_d, acc_s
+    return acc_d, acc_s, 2.0 * acc_t
 
 
 @njit(cache=True)
 def q_moment(sc, sp, t, xg, wg, brk):
     """E sigma(t z)^2 (the forward map of Theorem 1 without the weight and bias variances)."""
+    return q_moment_slope(sc, sp, t, xg, wg, brk)[0]
+
+
+@njit(cache=True)
+def q_moment_slope(sc, sp, t, xg, wg, brk):
+    """(E sigma(t z)^2, its derivative in t = E[2 sigma sigma'(t z) z])."""
     if sc == LINEAR:
-        return t * t
+        return t * t, 2.0 * t
     if sc == RELU or sc == LEAKY:
-        return 0.5 * (1.0 + sp * sp) * t * t
+        c = 0.5 * (1.0 + sp * sp)
+        return c * t * t, 2.0 * c * t
     if sc == ERF:  # E erf(x / sqrt 2)^2 = (2 / pi) arcsin(v / (1 + v)), v = t^2
-        return 2.0 / math.pi * math.asin(t * t / (1.0 + t * t))
-    if sc == TANH or sc == HARDTANH:  # even integrand: z >= 0, doubled
-        return 2.0 * _sigma_integrals(sc, sp, t, xg, wg, brk, 0.0)[1]
-    return _sigma_integrals(sc, sp, t, xg, wg, brk, -Z_MAX)[1]
+        v = t * t
+        return 2.0 / math.pi * math.asin(v / (1.0 + v)), 4.0 / math.pi * t / ((1.0 + v) * math.sqrt(1.0 + 2.0 * v))
+    if sc == TANH or sc == HARDTANH:  # even integrands: z >= 0, doubled
+        _, e_s2, e_t = _sigma_integrals(sc, sp, t, xg, wg, brk, 0.0)
+        return 2.0 * e_s2, 2.0 * e_t
+    _, e_s2, e_t = _sigma_integrals(sc, sp, t, xg, wg, brk, -Z_MAX)
+    return e_s2, e_t
 
 
 @njit(cache=True)
@@ -513,146 +531,20 @@ def sigma_moments(sc, sp, t, xg, wg, brk):
     """(E sigma'(t z), E sigma(t z)^2) for an odd sigma (integrated on z >= 0 and doubled)."""
     if sc == LINEAR:
         return 1.0, t * t
-    e_d, e_s2 = _sigma_integrals(sc, sp, t, xg, wg, brk, 0.0)
+    e_d, e_s2, _ = _sigma_integrals(sc, sp, t, xg, wg, brk, 0.0)
     return 2.0 * e_d, 2.0 * e_s2
 
 
-# --- recursions --------------------------------------------------------------------------------
-# Each recursion is written once for one setting (``*_one``) and driven by a serial loop (few
-# settings: a parallel launch costs milliseconds) or a parallel one (grids). The drivers are
-# separate functions so that numba's on-disk cache keeps both.
 @njit(cache=True)
-def _forward_one(g, t0sq, sw, sb, enc_code, enc_p, xg, wg, tsq, inf_layer, brk):
-    L = sw.shape[1]
-    tsq[g, 0] = t0sq[g]
-    tsq[g, 1] = sw[g, 0] * t0sq[g] + sb[g, 0]
-    q = 0.0
-    for l in range(2, L + 1):
-        if not (l > 2 and tsq[g, l - 1] == tsq[g, l - 2] and enc_code[l - 1] == enc_code[l - 2]
-                and enc_p[l - 1] == enc_p[l - 2]):  # a converged recursion repeats its input: reuse
-            q = q_moment(enc_code[l - 1], enc_p[l - 1], math.sqrt(tsq[g, l - 1]), xg, wg, brk)
-        tsq[g, l] = sw[g, l - 1] * q + sb[g, l - 1]
-        if not tsq[g, l] < BIG * BIG:
-            inf_layer[g] = l
-            for k in range(l, L + 1):
-                tsq[g, k] = np.inf
-            break
+def mean_slope(sc, sp, t, xg, wg, brk):
+    """E sigma'(t z) (Stein: the slope at 0 of m -> E sigma(m + t z))."""
+    if sc == LINEAR:
+        return 1.0
+    if not t > 0.0:
+        return act_df(sc, sp, 0.0)
+    if sc == RELU or sc == LEAKY:
+        return 0.5 * (1.0 + sp)
+    if sc == TANH or sc == ERF or sc == HARDTANH:  # even integrand: z >= 0, doubled
+        return 2.0 * _sigma_integrals(sc, sp, t, xg, wg, brk, 0.0)[0]
+    return _sigma_integrals(sc, sp, t, xg, wg, brk, -Z_MAX)[0]
 
-
-@njit(cache=True)
-def forward(t0sq, sw, sb, enc_code, enc_p, xg, wg, tsq, inf_layer):
-    """taubar_l^2 for l = 0..L (Theorem 1, forward part) for G settings.
-
-    tsq[g, l] receives taubar_l^2; inf_layer[g] the first layer that overflowed (0: none).
-    """
-    brk = np.empty(_MAX_BREAKS)
-    for g in range(sw.shape[0]):
-        _forward_one(g, t0sq, sw, sb, enc_code, enc_p, xg, wg, tsq, inf_layer, brk)
-
-
-@njit(cache=True, parallel=True)
-def forward_parallel(t0sq, sw, sb, enc_code, enc_p, xg, wg, tsq, inf_layer):
-    """:func:`forward` with the settings in parallel."""
-    for g in prange(sw.shape[0]):
-        brk = np.empty(_MAX_BREAKS)
-        _forward_one(g, t0sq, sw, sb, enc_code, enc_p, xg, wg, tsq, inf_layer, brk)
-
-
-@njit(cache=True)
-def _backward_one(g, tbar, beta, sv, enc_code, enc_p, dec_code, dec_p, tabs, metas, xg, wg, zb, wb, gam0, rho0,
-                  gam, rho, inf_layer, brk):
-    L = beta.shape[1]
-    rows = np.empty(tabs.shape[2])  # scratch of the steps' table lookups
-    if inf_layer[g] != 0:
-        for l in range(2, L + 2):
-            gam[g, l] = np.nan
-            rho[g, l] = np.nan
-        return
-    if np.isnan(gam0[g]):
-        gi, ri = step(LINEAR, 0.0, dec_code[L], dec_p[L], tbar[g, L], 1.0, 0.0, tabs, metas, xg, wg, brk, zb, wb,
-                      rows)
-    else:
-        gi, ri = gam0[g], rho0[g]
-    gam[g, L + 1] = gi
-    rho[g, L + 1] = ri
-    pa = pb = pt = np.nan
-    for l in range(L, 1, -1):
-        bl = beta[g, l - 1]
-        a = bl * gam[g, l + 1]
-        b = math.sqrt(max(bl * rho[g, l + 1] + sv[g, l - 1], 0.0))
-        t = tbar[g, l - 1]
-        same = (l < L and a == pa and b == pb and t == pt and enc_code[l - 1] == enc_code[l]
-                and dec_code[l - 1] == dec_code[l] and enc_p[l - 1] == enc_p[l] and dec_p[l - 1] == dec_p[l])
-        if not same:  # a converged recursion repeats bit-identical inputs: reuse the step
-            gi, ri = step(enc_code[l - 1], enc_p[l - 1], dec_code[l - 1], dec_p[l - 1], t, a, b,
-                          tabs, metas, xg, wg, brk, zb, wb, rows)
-        pa, pb, pt = a, b, t
-        if not (abs(gi) < BIG and ri < BIG * BIG):
-            inf_layer[g] = l
-            for k in range(2, l + 1):
-                gam[g, k] = np.nan
-                rho[g, k] = np.nan
-            return
-        gam[g, l] = gi
-        rho[g, l] = ri
-
-
-@njit(cache=True)
-def backward(tbar, beta, sv, enc_code, enc_p, dec_code, dec_p, tabs, metas, xg, wg, zb, wb, gam0, rho0, gam, rho,
-             inf_layer):
-    """gamma_l, rho_l for l = L+1 down to 2 (Theorem 1, backward part) for G settings.
-
-    tbar[g, l] = taubar_l (l = 0..L), beta[g, l-1] = alpha_l sigma_{W,l}^2, sv[g, l-1] = sigma_{v,l}^2.
-    gam[g, l], rho[g, l] receive gamma_l, rho_l (columns 0 and 1 are unused); inf_layer[g] the
-    layer where the scalars overflowed (0: none); settings with inf_layer set on entry are skipped.
-    gam0[g], rho0[g]: the initial values gamma_{L+1}, rho_{L+1}, or NaN for those of phi_L.
-    """
-    brk = np.empty(_MAX_BREAKS)
-    for g in range(beta.shape[0]):
-        _backward_one(g, tbar, beta, sv, enc_code, enc_p, dec_code, dec_p, tabs, metas, xg, wg, zb, wb, gam0, rho0,
-                      gam, rho, inf_layer, brk)
-
-
-@njit(cache=True, parallel=True)
-def backward_parallel(tbar, beta, sv, enc_code, enc_p, dec_code, dec_p, tabs, metas, xg, wg, zb, wb, gam0, rho0, gam,
-                      rho, inf_layer):
-    """:func:`backward` with the settings in parallel."""
-    for g in prange(beta.shape[0]):
-        brk = np.empty(_MAX_BREAKS)
-        _backward_one(g, tbar, beta, sv, enc_code, enc_p, dec_code, dec_p, tabs, metas, xg, wg, zb, wb, gam0, rho0,
-                      gam, rho, inf_layer, brk)
-
-
-@njit(cache=True)
-def maps(sc, sp, pc, pp, t, a, b, tabs, metas, xg, wg, zb, wb, out_g, out_r):
-    """The layer step at many points (t[k], a[k], b[k]): the maps G and R of Sec. 3.1 when
-    a = beta gamma, b = sqrt(beta rho)."""
-    brk = np.empty(_MAX_BREAKS)
-    rows = np.empty(tabs.shape[2])
-    for k in range(t.shape[0]):
-        out_g[k], out_r[k] = step(sc, sp, pc, pp, t[k], a[k], b[k], tabs, metas, xg, wg, brk, zb, wb, rows)
-
-
-@njit(cache=True, parallel=True)
-def maps_parallel(sc, sp, pc, pp, t, a, b, tabs, metas, xg, wg, zb, wb, out_g, out_r):
-    """:func:`maps` in parallel."""
-    for k in prange(t.shape[0]):
-        brk = np.empty(_MAX_BREAKS)
-        rows = np.empty(tabs.shape[2])
-        out_g[k], out_r[k] = step(sc, sp, pc, pp, t[k], a[k], b[k], tabs, metas, xg, wg, brk, zb, wb, rows)
-
-
-@njit(cache=True)
-def q_moments(sc, sp, t, xg, wg, out):
-    """E sigma(t[k] z)^2 at many points."""
-    brk = np.empty(_MAX_BREAKS)
-    for k in range(t.shape[0]):
-        out[k] = q_moment(sc, sp, t[k], xg, wg, brk)
-
-
-@njit(cache=True, parallel=True)
-def q_moments_parallel(sc, sp, t, xg, wg, out):
-    """:func:`q_moments` in parallel."""
-    for k in prange(t.shape[0]):
-        brk = np.empty(_MAX_BREAKS)
-        out[k] = q_moment(sc, sp, t[k], xg, wg, brk)

@@ -120,9 +120,10 @@ def phase_diagram(encoder: str, decoder: str, depth: int, *, axes: str = "w-b", 
             s_sig = many.S[:, 0]
             s_var = np.sqrt(many.V[:, 0])
         top = tsq[:, -1]
-        # the forward fixed point, from where the computed network ended (most cells are there already)
-        fixed = np.full(X.size, np.inf)
-        ok = np.isfinite(top)
+        # the forward fixed point: where the computed network ended if its last layer repeats the one
+        # before bit for bit (most cells: T(top) = top), else iterated on from there
+        fixed = np.where((top == tsq[:, -2]) & (L >= 2), top, np.inf)
+        ok = np.isfinite(top) & np.isinf(fixed)
         if ok.any():
             fixed[ok] = inf_depth.forward_fixed_point(encoder, X.ravel()[ok], Y.ravel()[ok], start=top[ok],
                                                       iterations=20).tau_bar_sq

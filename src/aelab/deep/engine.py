@@ -15,12 +15,14 @@ import numpy as np
 from aelab.activations import Activation, get_activation
 from aelab.compiled_activations import compiled_code
 from aelab.deep import _kernels as K
+from aelab.deep import _recursions as R
+from aelab.deep._reduced import FINE_POINTS
 from aelab.deep import reference
 from aelab.deep.smoothing import packed_tables
 from aelab.errors import ConfigError
 from aelab.gaussian import legendre_rule
 
-__all__ = ["kernel_code", "forward", "backward", "layer_maps", "q_moments", "METHODS"]
+__all__ = ["kernel_code", "forward", "backward", "layer_maps", "q_moments", "mean_slopes", "METHODS"]
 
 METHODS = ("auto", "kernel", "reference")
 N_LEGENDRE = 8  # Gauss-Legendre points per piece of the compiled outer rule (relative error ~1e-11)
@@ -82,7 +84,7 @@ PARALLEL_MIN_STEPS = 50_000  # layer steps from which the parallel kernels pay f
 
 
 def _k(name: str, n: int, steps_each: int = 1):
-    return getattr(K, f"{name}_parallel" if n * steps_each >= PARALLEL_MIN_STEPS else name)
+    return getattr(R, f"{name}_parallel" if n * steps_each >= PARALLEL_MIN_STEPS else name)
 
 
 def forward(t0sq, sw, sb, encoder: Sequence[Activation], *, method: str = "auto",
@@ -150,8 +152,9 @@ def backward(tbar, beta, sv, encoder: Sequence[Activation], decoder: Sequence[Ac
     dec = _use_kernel(method, decoder)
     if enc is not None and dec is not None:
         xg, wg, zb, wb = _rule(points)
-        _k("backward", G, L)(tbar, beta, sv, enc[0], enc[1], dec[0], dec[1], *_tables(dec[0]), xg, wg, zb, wb, g0,
-                              r0, gam, rho, inf)
+        xf, wf, _, _ = _rule(FINE_POINTS)
+        _k("backward", G, L)(tbar, beta, sv, enc[0], enc[1], dec[0], dec[1], *_tables(dec[0]), xg, wg, xf, wf, zb, wb,
+                              g0, r0, gam, rho, inf)
         return gam, rho, inf
     linear = get_activation("linear")
     live = inf == 0
@@ -207,3 +210,16 @@ def q_moments(sigma: Activation, t, *, method: str = "auto") -> np.ndarray:
         _k("q_moments", t.size)(int(sc[0][0]), float(sc[1][0]), _c(t.ravel()), xg, wg, out)
         return out.reshape(t.shape)
     return reference.q_moment(sigma, t)
+
+
+def mean_slopes(sigma: Activation, t, *, method: str = "auto") -> np.ndarray:
+    """E sigma'(t z) at an array of t >= 0 (Stein: the slope of the Gaussian-smoothed activation)."""
+    t = np.asarray(t, float)
+    sc = _use_kernel(method, [sigma])
+    if sc is not None:
+        out = np.empty(t.size)
+        xg, wg, _, _ = _rule()
+        _k("mean_slopes", t.size)(int(sc[0][0]), float(sc[1][0]), _c(t.ravel()), xg, wg, out)
+        return out.reshape(t.shape)
+    return reference.mean_slope(sigma, t)
+

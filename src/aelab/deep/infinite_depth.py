@@ -22,7 +22,6 @@ from scipy.optimize import brentq
 
 from aelab.activations import Activation, get_activation
 from aelab.deep import engine
-from aelab.deep.smoothing import smoothed_fn
 
 __all__ = [
     "forward_map", "forward_fixed_point", "sigma_w_max_sq", "bias_for", "input_variance_for",
@@ -346,15 +345,12 @@ def rho_attractor(encoder, decoder, beta, tau_bar_sq, start) -> np.ndarray:
 
 def mean_derivative(act, scale) -> np.ndarray:
     """E act'(scale z), z ~ N(0, 1) (Stein: the slope of a Gaussian-smoothed activation)."""
-    a = _act(act)
-    return smoothed_fn([a.df], 0.0, np.asarray(scale, float), kinks=a.kinks)[0]
+    return engine.mean_slopes(_act(act), np.asarray(scale, float))
 
 
 def rho_start(decoder, tau_bar_sq, *, bottleneck=None) -> np.ndarray:
     """rho_{L+1} = E phi_L(taubar z)^2, where the depth recursion starts (vectorised)."""
-    t2 = np.asarray(tau_bar_sq, float)
-    _, r = engine.layer_maps(_act("linear"), _act(bottleneck or decoder), np.sqrt(t2), 1.0, 0.0)
-    return r
+    return engine.q_moments(_act(bottleneck or decoder), np.sqrt(np.asarray(tau_bar_sq, float)))
 
 
 def slope_at(encoder, decoder, beta, tau_bar_sq, rho_n) -> np.ndarray:

@@ -12,10 +12,10 @@ from __future__ import annotations
 import numpy as np
 
 from aelab.activations import Activation, GaussianMoments
-from aelab.deep.smoothing import smoothed
+from aelab.deep.smoothing import smoothed, smoothed_fn
 from aelab.gaussian import BASE_BREAKS, Z_MAX, pseudo_kinks, standard_rule
 
-__all__ = ["smooth_decoder", "step", "q_moment"]
+__all__ = ["smooth_decoder", "step", "q_moment", "mean_slope"]
 
 _GRADES = 2.0 ** np.arange(0, 32)
 
@@ -96,3 +96,9 @@ def q_moment(sigma: Activation, t, *, n: int = 12) -> np.ndarray:
                              pseudo_kinks(sigma.kinks)[None, :] / t[:, None]], axis=1)
     z, w = standard_rule(breaks, n)
     return np.sum(w * sigma.f(t[:, None] * z) ** 2, axis=-1).reshape(shape)
+
+
+def mean_slope(sigma: Activation, t) -> np.ndarray:
+    """E sigma'(t z) for an array t >= 0 (composite quadrature split at the activation's kinks)."""
+    return smoothed_fn([sigma.df], 0.0, np.asarray(t, float), kinks=sigma.kinks)[0]
+

@@ -1,0 +1,229 @@
+"""The depth recursions of Theorem 1 (Li & Nguyen 2019) in compiled code, over many settings.
+
+Each recursion is written once for one setting (``*_one``) and driven by a serial loop (few
+settings: a parallel launch costs milliseconds) or a parallel one (grids). The parallel drivers
+hand each worker an interleaved share of the settings (g = c, c + C, c + 2C, ...), so that the
+cells of a grid whose recursions are cheap or dear spread evenly over the cores, and the worker
+keeps its scratch (the rule's break points, the reduced rules of :mod:`aelab.deep._reduced`)
+across its settings. A recursion that converges geometrically spends most of its layers near its
+fixed point: where taubar is within :data:`NEAR` of the last one integrated at, the forward
+recursion takes the moment to first order in the difference (and so does a reduced rule of one
+node), and where a layer repeats its inputs bit for bit, its outputs are reused. The drivers are
+separate functions so that numba's on-disk cache keeps both.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from numba import njit, prange
+
+from aelab.deep._kernels import _MAX_BREAKS, BIG, LINEAR, mean_slope, q_moment, q_moment_slope, step
+from aelab.deep._reduced import reduced_step, scratch
+
+__all__ = ["forward", "forward_parallel", "backward", "backward_parallel", "maps", "maps_parallel", "q_moments",
+           "q_moments_parallel", "mean_slopes", "mean_slopes_parallel"]
+
+#: A layer whose taubar is within this relative distance of the anchor, the last taubar where a
+#: moment was integrated, takes it to first order in the difference (relative error ~NEAR^2 / 2):
+#: the tail of a recursion that converges geometrically costs no integrals.
+NEAR = 1e-7
+_SHARES = 256  # interleaved shares of the settings: many per thread, each with its own scratch
+
+
+@njit(cache=True)
+def _shares(n):
+    return max(1, min(n, _SHARES))
+
+
+@njit(cache=True)
+def _forward_one(g, t0sq, sw, sb, enc_code, enc_p, xg, wg, tsq, inf_layer, brk):
+    L = sw.shape[1]
+    tsq[g, 0] = t0sq[g]
+    tsq[g, 1] = sw[g, 0] * t0sq[g] + sb[g, 0]
+    q = 0.0
+    ta = qa = dq = np.nan  # the anchor: q = qa at taubar = ta, and its slope dq
+    for l in range(2, L + 1):
+        code, p = enc_code[l - 1], enc_p[l - 1]
+        if l > 2 and (code != enc_code[l - 2] or p != enc_p[l - 2]):
+            ta = np.nan
+        if not (l > 2 and tsq[g, l - 1] == tsq[g, l - 2] and ta == ta):  # a converged recursion: reuse
+            t = math.sqrt(tsq[g, l - 1])
+            if abs(t - ta) <= NEAR * ta:  # first order about the anchor: relative error ~NEAR^2
+                q = qa + dq * (t - ta)
+            else:
+                qa, dq = q_moment_slope(code, p, t, xg, wg, brk)
+                ta = t
+                q = qa
+        tsq[g, l] = sw[g, l - 1] * q + sb[g, l - 1]
+        if not tsq[g, l] < BIG * BIG:
+            inf_layer[g] = l
+            for k in range(l, L + 1):
+                tsq[g, k] = np.inf
+            break
+
+
+@njit(cache=True)
+def forward(t0sq, sw, sb, enc_code, enc_p, xg, wg, tsq, inf_layer):
+    """taubar_l^2 for l = 0..L (Theorem 1, forward part) for G settings.
+
+    tsq[g, l] receives taubar_l^2; inf_layer[g] the first layer that overflowed (0: none).
+    """
+    brk = np.empty(_MAX_BREAKS)
+    for g in range(sw.shape[0]):
+        _forward_one(g, t0sq, sw, sb, enc_code, enc_p, xg, wg, tsq, inf_layer, brk)
+
+
+@njit(cache=True, parallel=True)
+def forward_parallel(t0sq, sw, sb, enc_code, enc_p, xg, wg, tsq, inf_layer):
+    """:func:`forward` with the settings in parallel."""
+    G = sw.shape[0]
+    C = _shares(G)
+    for c in prange(C):
+        brk = np.empty(_MAX_BREAKS)
+        for g in range(c, G, C):
+            _forward_one(g, t0sq, sw, sb, enc_code, enc_p, xg, wg, tsq, inf_layer, brk)
+
+
+@njit(cache=True, inline="always")
+def _layer(sc, sp, pc, pp, t, a, b, tabs, metas, xg, wg, xf, wf, zb, wb, brk, rows, rs):
+    """One decoder layer: the reduced rules where they apply, else the composite rule."""
+    ok, gi, ri = reduced_step(sc, sp, pc, pp, t, a, b, tabs, metas, xg, wg, xf, wf, zb, wb, brk, rs)
+    if ok:
+        return gi, ri
+    return step(sc, sp, pc, pp, t, a, b, tabs, metas, xg, wg, brk, zb, wb, rows)
+
+
+@njit(cache=True)
+def _backward_one(g, tbar, beta, sv, enc_code, enc_p, dec_code, dec_p, tabs, metas, xg, wg, xf, wf, zb, wb, gam0,
+                  rho0, gam, rho, inf_layer, brk, rows, rs):
+    L = beta.shape[1]
+    if inf_layer[g] != 0:
+        for l in range(2, L + 2):
+            gam[g, l] = np.nan
+            rho[g, l] = np.nan
+        return
+    if np.isnan(gam0[g]):
+        gi, ri = step(LINEAR, 0.0, dec_code[L], dec_p[L], tbar[g, L], 1.0, 0.0, tabs, metas, xg, wg, brk, zb, wb,
+                      rows)
+    else:
+        gi, ri = gam0[g], rho0[g]
+    gam[g, L + 1] = gi
+    rho[g, L + 1] = ri
+    pa = pb = pt = np.nan
+    for l in range(L, 1, -1):
+        bl = beta[g, l - 1]
+        a = bl * gam[g, l + 1]
+        b = math.sqrt(max(bl * rho[g, l + 1] + sv[g, l - 1], 0.0))
+        t = tbar[g, l - 1]
+        same = (l < L and a == pa and b == pb and t == pt and enc_code[l - 1] == enc_code[l]
+                and dec_code[l - 1] == dec_code[l] and enc_p[l - 1] == enc_p[l] and dec_p[l - 1] == dec_p[l])
+        if not same:  # a converged recursion repeats bit-identical inputs: reuse the step
+            gi, ri = _layer(enc_code[l - 1], enc_p[l - 1], dec_code[l - 1], dec_p[l - 1], t, a, b, tabs, metas,
+                            xg, wg, xf, wf, zb, wb, brk, rows, rs)
+        pa, pb, pt = a, b, t
+        if not (abs(gi) < BIG and ri < BIG * BIG):
+            inf_layer[g] = l
+            for k in range(2, l + 1):
+                gam[g, k] = np.nan
+                rho[g, k] = np.nan
+            return
+        gam[g, l] = gi
+        rho[g, l] = ri
+
+
+@njit(cache=True)
+def backward(tbar, beta, sv, enc_code, enc_p, dec_code, dec_p, tabs, metas, xg, wg, xf, wf, zb, wb, gam0, rho0, gam,
+             rho, inf_layer):
+    """gamma_l, rho_l for l = L+1 down to 2 (Theorem 1, backward part) for G settings.
+
+    tbar[g, l] = taubar_l (l = 0..L), beta[g, l-1] = alpha_l sigma_{W,l}^2, sv[g, l-1] = sigma_{v,l}^2.
+    gam[g, l], rho[g, l] receive gamma_l, rho_l (columns 0 and 1 are unused); inf_layer[g] the
+    layer where the scalars overflowed (0: none); settings with inf_layer set on entry are skipped.
+    gam0[g], rho0[g]: the initial values gamma_{L+1}, rho_{L+1}, or NaN for those of phi_L.
+    (xg, wg), (xf, wf): the Gauss-Legendre rules per piece of the composite rule and of the
+    reduced rules' fine measures; (zb, wb): the base composite rule.
+    """
+    brk = np.empty(_MAX_BREAKS)
+    rows = np.empty(tabs.shape[2])  # scratch of the steps' table lookups
+    rs = scratch(xg.shape[0])
+    for g in range(beta.shape[0]):
+        _backward_one(g, tbar, beta, sv, enc_code, enc_p, dec_code, dec_p, tabs, metas, xg, wg, xf, wf, zb, wb, gam0,
+                      rho0, gam, rho, inf_layer, brk, rows, rs)
+
+
+@njit(cache=True, parallel=True)
+def backward_parallel(tbar, beta, sv, enc_code, enc_p, dec_code, dec_p, tabs, metas, xg, wg, xf, wf, zb, wb, gam0,
+                      rho0, gam, rho, inf_layer):
+    """:func:`backward` with the settings in parallel."""
+    G = beta.shape[0]
+    C = _shares(G)
+    for c in prange(C):
+        brk = np.empty(_MAX_BREAKS)
+        rows = np.empty(tabs.shape[2])
+        rs = scratch(xg.shape[0])
+        for g in range(c, G, C):
+            _backward_one(g, tbar, beta, sv, enc_code, enc_p, dec_code, dec_p, tabs, metas, xg, wg, xf, wf, zb, wb,
+                          gam0, rho0, gam, rho, inf_layer, brk, rows, rs)
+
+
+@njit(cache=True)
+def maps(sc, sp, pc, pp, t, a, b, tabs, metas, xg, wg, zb, wb, out_g, out_r):
+    """The layer step at many points (t[k], a[k], b[k]): the maps G and R of Sec. 3.1 when
+    a = beta gamma, b = sqrt(beta rho). Composite rules throughout (each point its own t)."""
+    brk = np.empty(_MAX_BREAKS)
+    rows = np.empty(tabs.shape[2])
+    for k in range(t.shape[0]):
+        out_g[k], out_r[k] = step(sc, sp, pc, pp, t[k], a[k], b[k], tabs, metas, xg, wg, brk, zb, wb, rows)
+
+
+@njit(cache=True, parallel=True)
+def maps_parallel(sc, sp, pc, pp, t, a, b, tabs, metas, xg, wg, zb, wb, out_g, out_r):
+    """:func:`maps` in parallel."""
+    n = t.shape[0]
+    C = _shares(n)
+    for c in prange(C):
+        brk = np.empty(_MAX_BREAKS)
+        rows = np.empty(tabs.shape[2])
+        for k in range(c, n, C):
+            out_g[k], out_r[k] = step(sc, sp, pc, pp, t[k], a[k], b[k], tabs, metas, xg, wg, brk, zb, wb, rows)
+
+
+@njit(cache=True)
+def q_moments(sc, sp, t, xg, wg, out):
+    """E sigma(t[k] z)^2 at many points."""
+    brk = np.empty(_MAX_BREAKS)
+    for k in range(t.shape[0]):
+        out[k] = q_moment(sc, sp, t[k], xg, wg, brk)
+
+
+@njit(cache=True, parallel=True)
+def q_moments_parallel(sc, sp, t, xg, wg, out):
+    """:func:`q_moments` in parallel."""
+    n = t.shape[0]
+    C = _shares(n)
+    for c in prange(C):
+        brk = np.empty(_MAX_BREAKS)
+        for k in range(c, n, C):
+            out[k] = q_moment(sc, sp, t[k], xg, wg, brk)
+
+
+@njit(cache=True)
+def mean_slopes(sc, sp, t, xg, wg, out):
+    """E sigma'(t[k] z) at many points."""
+    brk = np.empty(_MAX_BREAKS)
+    for k in range(t.shape[0]):
+        out[k] = mean_slope(sc, sp, t[k], xg, wg, brk)
+
+
+@njit(cache=True, parallel=True)
+def mean_slopes_parallel(sc, sp, t, xg, wg, out):
+    """:func:`mean_slopes` in parallel."""
+    n = t.shape[0]
+    C = _shares(n)
+    for c in prange(C):
+        brk = np.empty(_MAX_BREAKS)
+        for k in range(c, n, C):
+            out[k] = mean_slope(sc, sp, t[k], xg, wg, brk)
+
