@@ -236,26 +236,45 @@ class OdeSystem:
         """The right-hand side f(t, y) for SciPy-style drivers.
 
         With ``compiled`` (default) the whole right-hand side runs in one compiled call where
-        :mod:`aelab.shallow._ode_kernel` has it in closed form (linear; erf at zero biases), and
-        quadrature activations integrate in one batched pass; otherwise, and with
-        ``compiled=False``, the NumPy reference :meth:`derivative` runs. The paths are tested equal.
+        :mod:`aelab.shallow._ode_kernel` has it: in closed form (linear; erf at zero biases), or by
+        the strip rule (registry activations analytic in a strip, fields no wider than
+        ``STRIP_MAX_STD``); other quadrature activations integrate in one batched pass; otherwise,
+        and with ``compiled=False``, the NumPy reference :meth:`derivative` runs. The paths are
+        tested equal.
         """
         with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
-            code = self._kernel_code(bias) if self.compiled else None
-            if code is None:
+            dy = self._compiled_rhs(y, bias) if self.compiled else None
+            if dy is None:
                 dy = self.pack(self.derivative(self.unpack(y, bias), batched=self.compiled))
-            else:
-                dy = np.empty_like(y)
-                fixed = np.zeros(self.K) if bias is None or self.train_bias else np.asarray(bias, float)
-                rhs_kernel(np.ascontiguousarray(y, dtype=float), self.cov.eigenvalues / self.cov.D,
-                           self.cov.bulk / self.cov.D, self.K, self.cov.M, code, float(self.lr),
-                           float(self.weight_decay), self.tied, self.truncated, self.train_bias, fixed, dy)
         if not np.all(np.isfinite(dy)):
             raise _NonFinite(t)
         return dy
 
+    def _compiled_rhs(self, y: np.ndarray, bias: np.ndarray | None) -> np.ndarray | None:
+        """dy/dt from :func:`rhs_kernel`, or None where it does not apply."""
+        kernel = self._kernel_args(bias)
+        if kernel is None:
+            return None
+        dy = np.empty_like(y)
+        fixed = np.zeros(self.K) if bias is None or self.train_bias else np.asarray(bias, float)
+        done = rhs_kernel(np.ascontiguousarray(y, dtype=float), self.cov.eigenvalues / self.cov.D,
+                          self.cov.bulk / self.cov.D, self.K, self.cov.M, *kernel, float(self.lr),
+                          float(self.weight_decay), self.tied, self.truncated, self.train_bias, fixed, dy)
+        return dy if done else None
+
+    def _kernel_args(self, bias: np.ndarray | None) -> tuple[int, float, float] | None:
+        """(code, parameter, strip) of :func:`rhs_kernel`: strip 0 for the closed forms (:meth:`_kernel_code`),
+        the activation's strip for the strip rule; None where neither applies."""
+        code = self._kernel_code(bias)
+        if code is not None:
+            return code, 0.0, 0.0
+        if self.denoising or self.act.strip is None or not _by_quadrature(self.act):
+            return None
+        found = compiled_code(self.act)
+        return None if found is None else (found[0], float(found[1]), float(self.act.strip))
+
     def _kernel_code(self, bias: np.ndarray | None) -> int | None:
-        """The activation code of the compiled right-hand side, or None where it does not apply."""
+        """The activation code of the compiled closed-form right-hand side, or None where it does not apply."""
         if self.denoising:
             return None
         found = compiled_code(self.act)
