@@ -12,7 +12,8 @@ Prints, ratios first and absolute figures second, with the machine load (1-minut
     t = 50 from small initial weights (plain rules) and
     from init_std = 1 (wide fields, graded rules) (target <= 0.3 s).
 
-Run: OMP_NUM_THREADS=1 python benchmarks/shallow_speed.py [--torch]
+Run: OMP_NUM_THREADS=1 python benchmarks/shallow_speed.py [--torch] [--ode-only]
+(``--ode-only`` skips the SGD part.)
 """
 
 from __future__ import annotations
@@ -139,6 +140,14 @@ def ode_seconds(activation: str, t_end: float, init_std: float, *, compiled: boo
 
 def main() -> None:
     print(f"machine load (1 min) at start: {load()}")
+    if "--ode-only" not in sys.argv:
+        sgd_rows()
+    ode_rows()
+    print(f"machine load (1 min) at end: {load()}")
+
+
+def sgd_rows() -> None:
+    """The simulator's steps/s against its baselines (interleaved, best of five)."""
     aelab_sgd(CHUNK)  # compile
     # interleaved, best of five: on a shared machine the three see the same load
     aelab_sgd(CHUNK, dtype=np.float32)
@@ -169,6 +178,9 @@ def main() -> None:
               f"({STEPS / t_typical:,.0f} steps/s)")
         print(f"  PyTorch lean manual loop / aelab:  {t_lean / t_sgd:5.0f} x slower ({STEPS / t_lean:,.0f} steps/s)")
 
+
+def ode_rows() -> None:
+    """Seconds to integrate the benchmark's ODEs, compiled against the NumPy reference."""
     print("ODE, K=2, spikes (0.6, 0.3), bulk 0.1, LSODA rtol 1e-8: compiled / batched right-hand side against "
           "the NumPy reference, same run")
     rows = [("erf", 1000.0, 0.1, 0.1), ("relu", 1000.0, 0.1, None), ("tanh", 50.0, 0.1, 0.3), ("tanh", 50.0, 1.0, 0.3)]
@@ -178,7 +190,6 @@ def main() -> None:
         status = "no target" if target is None else f"target <= {target} s: " + ("ok" if fast <= target else "MISSED")
         print(f"  {act:4s} to t={t_end:<6g} init_std={init:<4g}: {ref / fast:5.1f} x faster   "
               f"{fast:7.3f} s (reference {ref:7.3f} s; {status})")
-    print(f"machine load (1 min) at end: {load()}")
 
 
 if __name__ == "__main__":

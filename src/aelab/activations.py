@@ -57,7 +57,7 @@ class GaussianMoments:
 
     # --- one variable -------------------------------------------------------------------
     def _e1(self, fn: Callable[[Array], Array], m: Array, v: Array) -> Array:
-        return expect_1d(fn, m, v, kinks=self.act.kinks, n=self.n1, graded=None)
+        return expect_1d(fn, m, v, kinks=self.act.kinks, n=self.n1, graded=None, strip=self.act.strip)
 
     def e_f(self, m, v) -> Array:
         """E[g(x)]."""
@@ -92,7 +92,7 @@ class GaussianMoments:
         last = self._last_rule  # the moments of one state share their rule
         if last is None or last[0] != key:
             k = self.act.kinks
-            last = (key, rule_2d(*args, kinks1=k, kinks2=k, n=self.n2, graded=None))
+            last = (key, rule_2d(*args, kinks1=k, kinks2=k, n=self.n2, graded=None, strip=self.act.strip))
             self._last_rule = last
         x1, x2, w = last[1]
         return np.sum(w * fn(x1, x2), axis=(-2, -1))
@@ -379,6 +379,8 @@ class Activation:
         kinks: points where g or g' is not smooth (quadrature splits there).
         torch_f: the same function on torch tensors (for autograd and training), optional.
         moments_class: a :class:`GaussianMoments` subclass with closed forms, else quadrature.
+        strip: g is analytic in the strip |Im x| < strip (None: not known, or kinks); the
+            quadrature moments then take the trapezoidal strip rule of :mod:`aelab.gaussian`.
     """
 
     name: str
@@ -387,6 +389,7 @@ class Activation:
     kinks: tuple[float, ...] = ()
     torch_f: Callable[[Any], Any] | None = None
     moments_class: type[GaussianMoments] = GaussianMoments
+    strip: float | None = None
     moments: GaussianMoments = field(init=False, repr=False)
 
     def __post_init__(self):
@@ -461,11 +464,12 @@ for _act in (
     Activation("erf", lambda x: _erf(np.asarray(x) / _SQRT2),
                lambda x: _SQRT_TWO_OVER_PI * np.exp(-0.5 * np.square(x)), torch_f=_torch("erf"),
                moments_class=ErfMoments),
-    Activation("sigmoid", _expit, lambda x: _expit(x) * (1.0 - _expit(x)), torch_f=_torch("sigmoid")),
-    Activation("tanh", np.tanh, lambda x: 1.0 - np.tanh(x) ** 2, torch_f=_torch("tanh")),
+    # the strips: tanh has poles at i pi (k + 1/2), sigmoid at i pi (2k + 1), softplus branch points there
+    Activation("sigmoid", _expit, lambda x: _expit(x) * (1.0 - _expit(x)), torch_f=_torch("sigmoid"), strip=math.pi),
+    Activation("tanh", np.tanh, lambda x: 1.0 - np.tanh(x) ** 2, torch_f=_torch("tanh"), strip=0.5 * math.pi),
     Activation("relu", lambda x: np.maximum(x, 0.0), lambda x: (np.asarray(x) > 0).astype(float), kinks=(0.0,),
                torch_f=_torch("relu"), moments_class=ReluMoments),
-    Activation("softplus", _softplus, _expit, torch_f=_torch("softplus")),
+    Activation("softplus", _softplus, _expit, torch_f=_torch("softplus"), strip=math.pi),
     Activation("hardtanh", lambda x: np.clip(x, -1.0, 1.0), lambda x: (np.abs(x) < 1.0).astype(float),
                kinks=(-1.0, 1.0), torch_f=_torch("hardtanh")),
     leaky_relu(0.01),

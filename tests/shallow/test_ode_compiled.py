@@ -125,3 +125,34 @@ def test_compiled_quadrature_sums_equal_the_numpy_sums(act, std):
     assert fast.keys() == ref.keys()
     for name in ref:
         np.testing.assert_allclose(fast[name], ref[name], rtol=1e-12, atol=1e-14, err_msg=name)
+
+
+@pytest.mark.parametrize("setting", SETTINGS)
+def test_softplus_rhs_on_the_strip_rule_equals_reference(setting):
+    system = _system("softplus", **setting)
+    for seed, bias_scale in [(0, 0.0), (1, 0.4)]:
+        _compare(system, _state(system, 0.8, bias_scale, seed))
+
+
+@pytest.mark.parametrize("act", ["tanh", "sigmoid"])
+def test_the_kernel_runs_up_to_the_strip_rules_width_and_hands_over_above(act):
+    from aelab.gaussian import STRIP_MAX_STD
+
+    system = _system(act, train_bias=True)
+    base = _state(system, 0.8, 0.3, 8)
+    for target in (0.9 * STRIP_MAX_STD, 1.5 * STRIP_MAX_STD):
+        grow = target / np.sqrt(np.max(system.coefficients(base)["q"]))  # fields scale with A and S_aa
+        d = np.r_[np.full(system.K, grow), np.ones(system.K)]
+        state = State(A=grow * base.A, B=base.B, S=d[:, None] * base.S * d, bias=base.bias)
+        assert (system._compiled_rhs(system.pack(state), state.bias) is not None) == (target <= STRIP_MAX_STD)
+        _compare(system, state)
+
+
+def test_a_user_activation_without_a_strip_keeps_its_rules():
+    from aelab.shallow.ode import _quadrature_moments
+
+    tanh = Activation("tanh_plain", np.tanh, lambda x: 1.0 - np.tanh(x) ** 2)
+    assert _system(tanh)._kernel_args(None) is None
+    m, q, Q = np.zeros(2), np.array([0.5, 1.5]), np.array([[0.5, 0.2], [0.2, 1.5]])
+    got = _quadrature_moments(tanh, m, q, Q, compiled=False)["i2"]
+    np.testing.assert_allclose(got, tanh.moments.e_ff(m[:, None], m[None, :], q[:, None], q[None, :], Q), rtol=1e-14)

@@ -1,4 +1,4 @@
-"""The right-hand side of the shallow ODE compiled (numba), for the closed-form activations.
+"""The right-hand side of the shallow ODE compiled (numba), for the closed-form activations and the strip rule.
 
 The same equations as :meth:`aelab.shallow.ode.OdeSystem.coefficients` and
 :meth:`~aelab.shallow.ode.OdeSystem.derivative` (the NumPy reference, which the tests hold this
@@ -13,6 +13,11 @@ sec. 2). Moments in closed form:
   E g1' g2' = (2/pi) / sqrt((1 + v1)(1 + v2) - c^2), E u1 g1' g2 = sqrt(2/pi) / sqrt(1 + v1)
   * c / (1 + v1) * sqrt(2/pi) / sqrt(1 + v2 - c^2 / (1 + v1)), E g' = sqrt(2/pi) / sqrt(1 + v),
   E g' u^2 = E g' * v / (1 + v) (:class:`aelab.activations.ErfMoments` at zero means).
+
+Registry activations analytic in a strip (tanh, sigmoid, softplus; ``Activation.strip``) take their
+moments by the strip rule (:func:`aelab.shallow._quadrature_kernel.strip_moments`), with any means,
+where no field's standard deviation exceeds :data:`aelab.gaussian.STRIP_MAX_STD`; elsewhere the
+kernel declines and the caller runs the NumPy path (the graded rule).
 """
 
 from __future__ import annotations
@@ -23,6 +28,8 @@ import numpy as np
 from numba import njit
 
 from aelab.compiled_activations import ERF, LINEAR
+from aelab.gaussian import STRIP_MAX_STD
+from aelab.shallow._quadrature_kernel import strip_moments
 
 __all__ = ["KERNEL_CODES", "rhs_kernel"]
 
@@ -33,11 +40,18 @@ _SQRT_TWO_OVER_PI = math.sqrt(2.0 / math.pi)
 
 
 @njit(cache=True, error_model="numpy")  # IEEE division: an overflow ends as a divergence, not an exception
-def _moments(code, Q, m, K, i2, i11, p, e_df1f2, g1, g1u2, g1u):
-    """The moments of one state at fields of covariance Q and means m (zero for erf)."""
+def _moments(code, par, strip, Q, m, K, i2, i11, p, e_df1f2, g1, g1u2, g1u):
+    """The moments of one state at fields of covariance Q and means m (zero for erf); strip > 0: by
+    the strip rule (activation ``code`` with parameter ``par``), False where it does not apply."""
     q = np.empty(K)
     for k in range(K):
         q[k] = max(Q[k, k], _TINY)
+    if strip > 0.0:
+        for k in range(K):
+            if not math.sqrt(q[k]) <= STRIP_MAX_STD:
+                return q, False
+        strip_moments(code, par, strip, m, q, Q, i2, i11, p, e_df1f2, g1, g1u, g1u2)
+        return q, True
     for k in range(K):
         if code == LINEAR:
             g1[k] = 1.0
@@ -62,15 +76,18 @@ def _moments(code, Q, m, K, i2, i11, p, e_df1f2, g1, g1u2, g1u):
                 var2 = max(q[l] - c * c / a, 0.0)
                 p[k, l] = (_SQRT_TWO_OVER_PI / math.sqrt(a)) * (c / a * (_SQRT_TWO_OVER_PI / math.sqrt(1.0 + var2)))
                 e_df1f2[k, l] = 0.0
-    return q
+    return q, True
 
 
 @njit(cache=True, error_model="numpy")  # IEEE division: an overflow ends as a divergence, not an exception
-def rhs_kernel(y, w, rb, K, M, code, eta, decay, tied, truncated, train_bias, bias, out):  # pragma: no cover
-    """dy/dt of the packed state y (layout of :meth:`OdeSystem.pack`) into ``out``.
+def rhs_kernel(y, w, rb, K, M, code, par, strip, eta, decay, tied, truncated, train_bias, bias,
+               out):  # pragma: no cover
+    """dy/dt of the packed state y (layout of :meth:`OdeSystem.pack`) into ``out``; False (``out``
+    unset) where the strip rule does not apply.
 
-    w: the tracked eigenvalues / D; rb: the bulk eigenvalue / D; decay: kappa (the weight decay);
-    bias: the fixed biases when they are not trained.
+    w: the tracked eigenvalues / D; rb: the bulk eigenvalue / D; code, par: the activation and its
+    parameter; strip: 0 for the closed forms, else the activation's strip (moments by the strip
+    rule); decay: kappa (the weight decay); bias: the fixed biases when they are not trained.
     """
     MK = M * K
     if tied:
@@ -113,7 +130,9 @@ def rhs_kernel(y, w, rb, K, M, code, eta, decay, tied, truncated, train_bias, bi
     g1 = np.empty(K)
     g1u2 = np.empty(K)
     g1u = np.empty(K)
-    q = _moments(code, Q, m, K, i2, i11, p, e_df1f2, g1, g1u2, g1u)
+    q, done = _moments(code, par, strip, Q, m, K, i2, i11, p, e_df1f2, g1, g1u2, g1u)
+    if not done:
+        return False
     if truncated:
         for k in range(K):
             for l in range(k + 1, K):
@@ -179,3 +198,4 @@ def rhs_kernel(y, w, rb, K, M, code, eta, decay, tied, truncated, train_bias, bi
             for l in range(K):
                 acc += T0[k, l] * e_df1f2[k, l]
             out[j + k] = eta * (R[k, k] * g1u[k] / q[k] - acc)
+    return True

@@ -10,13 +10,13 @@ x2_ij, weights w2_ij), the conditional sums E[g(x2) | z1_i] and E[g'(x2) | z1_i]
     E g'(x1) g(x2) = sum_i w1_i g'(x1_i) E[g | i];
 
 one variable: E g', E g' u and E g' u^2 (u = x - m) on the rule of :func:`aelab.gaussian.rule_1d`.
-g and g' come from one evaluation (:func:`aelab.compiled_activations.act_fdf`). The inner rule is
-formed here, per outer node, in the order of operations of ``rule_2d``: the plain Gauss-Hermite
-rule of smooth activations (:func:`pair_sums_hermite`) and the graded rule of wide fields
-(:func:`pair_sums_graded`, outer rule from :func:`aelab.gaussian.rule_2d_outer`); other rules
-come as nodes (:func:`pair_sums`). Where x2 is a function of x1 to rounding (a unit with itself:
-s21^2 <= ``DEGENERATE`` var2), the inner sum is g(centre) times the rule's total weight (an error
-below |g''| DEGENERATE var2 / 2).
+g and g' come from one evaluation (:func:`aelab.compiled_activations.act_fdf`). The rules are
+formed here in the order of operations of :mod:`aelab.gaussian`: the strip rule of activations
+analytic in a strip (:func:`strip_moments`, all moments of a call) entirely, the graded rule of
+wide fields (:func:`pair_sums_graded`) per outer node, its outer rule from
+:func:`aelab.gaussian.rule_2d_outer`; other rules come as nodes (:func:`pair_sums`). Where x2 is a
+function of x1 to rounding (a unit with itself: s21^2 <= ``DEGENERATE`` var2), the inner sum is
+g(centre) times the rule's total weight (an error below |g''| DEGENERATE var2 / 2).
 """
 
 from __future__ import annotations
@@ -27,14 +27,17 @@ import numpy as np
 from numba import njit
 
 from aelab.compiled_activations import act_fdf
+from aelab.gaussian import STRIP_LOG_ERROR, STRIP_Z
 
-__all__ = ["pair_sums", "pair_sums_hermite", "pair_sums_graded", "single_sums", "DEGENERATE"]
+__all__ = ["pair_sums", "pair_sums_graded", "single_sums", "strip_moments", "strip_nodes", "strip_size",
+           "DEGENERATE"]
 
 #: Relative conditional variance s21^2 / var2 below which x2 counts as a function of x1 (the
 #: rounding of var2 - beta^2 for a unit with itself is a few 1e-16).
 DEGENERATE = 1e-15
 _Z_MAX = 10.0
 _INV_SQRT2PI = 1.0 / math.sqrt(2.0 * math.pi)
+_STRIP_D_MAX = math.sqrt(2.0 * STRIP_LOG_ERROR)
 
 
 @njit(cache=True, inline="always")
@@ -79,30 +82,90 @@ def pair_sums(code, p, m, x1, w1, x2, w2, i2, i11, pp, edf12):  # pragma: no cov
             edf12[k, l] = s_df
 
 
-@njit(cache=True, error_model="numpy")
-def pair_sums_hermite(code, p, m, q, Q, z, w, i2, i11, pp, edf12):  # pragma: no cover - compiled
-    """:func:`pair_sums` on the plain rule: z, w the Gauss-Hermite rule for N(0, 1) in both variables.
+@njit(cache=True)
+def strip_nodes(std, strip, z, w):  # pragma: no cover - compiled
+    """The strip rule of :func:`aelab.gaussian.strip_rule` for one standard deviation into z, w (standardised);
+    returns the number of nodes (z, w hold at least :func:`strip_size`)."""
+    h, n = _strip_step(std, strip)
+    for j in range(2 * n + 1):
+        zj = (j - n) * h
+        z[j] = zj
+        w[j] = h * (math.exp(-0.5 * (zj * zj)) * _INV_SQRT2PI)
+    return 2 * n + 1
 
-    x1 = m_k + s1 z_i, x2 = (m_l + beta z_i) + s21 z_j with s1 = sqrt(q_k), beta = Q_kl / s1,
-    s21 = sqrt(max(q_l - beta^2, 0)) (``rule_2d``, no kinks).
+
+@njit(cache=True, inline="always")
+def _strip_step(std, strip):  # pragma: no cover - compiled
+    """Spacing h and half-count n of the strip rule (:func:`aelab.gaussian.strip_spacing`, nodes j h, |j| <= n)."""
+    d = min(strip / std, _STRIP_D_MAX) if std > 0.0 else _STRIP_D_MAX
+    h = 2.0 * math.pi * d / (STRIP_LOG_ERROR + 0.5 * d * d)
+    return h, int(math.floor(STRIP_Z / h))
+
+
+@njit(cache=True)
+def strip_size(std, strip):  # pragma: no cover - compiled
+    """The number of nodes of the strip rule at ``std``."""
+    return 2 * _strip_step(std, strip)[1] + 1
+
+
+@njit(cache=True, inline="always")
+def _conditioning(q, Q, k, l):  # pragma: no cover - compiled
+    """s1, beta, s21 of the pair (k, l) as in ``rule_2d_outer``: x_l = m_l + beta z1 + s21 z2, x_k = m_k + s1 z1."""
+    sd1 = math.sqrt(max(q[k], 0.0))
+    bt = Q[k, l] / sd1 if sd1 > 0.0 else 0.0
+    return sd1, bt, math.sqrt(max(q[l] - bt * bt, 0.0))
+
+
+@njit(cache=True, error_model="numpy")
+def strip_moments(code, p, strip, m, q, Q, i2, i11, pp, edf12, g1, g1u, g1u2):  # pragma: no cover - compiled
+    """All the moments of :func:`aelab.shallow.ode._quadrature_moments` on the strip rule, the rules formed here.
+
+    For the pair (k, l), as ``rule_2d_outer``: s1 = sqrt(q_k), beta = Q_kl / s1, s21 = sqrt(max(q_l -
+    beta^2, 0)), x1 = m_k + s1 z1_i, x2 = (m_l + beta z1_i) + s21 z2_j, the outer rule at
+    max(s1, |beta|) and the inner one at s21, the same for every outer node; one variable, the rule
+    at sqrt(q_k). The inner rule is summed once per outer node; two-variable results into the (K, K)
+    arrays i2, i11, pp, edf12, one-variable ones into the (K,) arrays g1, g1u, g1u2.
     """
     K = m.shape[0]
-    n = z.shape[0]
-    total = 0.0
-    for j in range(n):
-        total += w[j]
+    size = 1
     for k in range(K):
-        s1 = math.sqrt(max(q[k], 0.0))
         for l in range(K):
-            beta = Q[k, l] / s1 if s1 > 0.0 else 0.0
-            s21 = math.sqrt(max(q[l] - beta * beta, 0.0))
+            sd1, bt, sd21 = _conditioning(q, Q, k, l)
+            size = max(size, strip_size(sd1, strip), strip_size(max(sd1, abs(bt)), strip), strip_size(sd21, strip))
+    z1 = np.empty(size)
+    w1 = np.empty(size)
+    z2 = np.empty(size)
+    w2 = np.empty(size)
+    for k in range(K):
+        sd1 = math.sqrt(max(q[k], 0.0))
+        n1 = strip_nodes(sd1, strip, z1, w1)
+        s0 = 0.0
+        s1 = 0.0
+        s2 = 0.0
+        for i in range(n1):
+            u = sd1 * z1[i]
+            _, df = act_fdf(code, p, m[k] + u)
+            wd = w1[i] * df
+            s0 += wd
+            s1 += wd * u
+            s2 += wd * u * u
+        g1[k] = s0
+        g1u[k] = s1
+        g1u2[k] = s2
+        for l in range(K):
+            sd1, bt, sd21 = _conditioning(q, Q, k, l)
+            n1 = strip_nodes(max(sd1, abs(bt)), strip, z1, w1)
+            n2 = strip_nodes(sd21, strip, z2, w2)
+            degenerate = sd21 * sd21 <= DEGENERATE * q[l]
+            total = 0.0
+            for j in range(n2):
+                total += w2[j]
             s_ff = 0.0
             s_dd = 0.0
             s_p = 0.0
             s_df = 0.0
-            degenerate = s21 * s21 <= DEGENERATE * q[l]
-            for i in range(n):
-                centre = m[l] + beta * z[i]
+            for i in range(n1):
+                centre = m[l] + bt * z1[i]
                 ef = 0.0
                 edf = 0.0
                 if degenerate:
@@ -110,11 +173,12 @@ def pair_sums_hermite(code, p, m, q, Q, z, w, i2, i11, pp, edf12):  # pragma: no
                     ef = total * f2
                     edf = total * df2
                 else:
-                    for j in range(n):
-                        f2, df2 = act_fdf(code, p, centre + s21 * z[j])
-                        ef += w[j] * f2
-                        edf += w[j] * df2
-                s_ff, s_dd, s_p, s_df = _outer(code, p, w[i], m[k] + s1 * z[i], m[k], ef, edf, s_ff, s_dd, s_p, s_df)
+                    for j in range(n2):
+                        f2, df2 = act_fdf(code, p, centre + sd21 * z2[j])
+                        ef += w2[j] * f2
+                        edf += w2[j] * df2
+                s_ff, s_dd, s_p, s_df = _outer(code, p, w1[i], m[k] + sd1 * z1[i], m[k], ef, edf, s_ff, s_dd, s_p,
+                                               s_df)
             i2[k, l] = s_ff
             i11[k, l] = s_dd
             pp[k, l] = s_p

@@ -45,10 +45,10 @@ from aelab.activations import Activation, ErfMoments, GaussianMoments, LinearMom
 from aelab.compiled_activations import ERF, LINEAR, compiled_code
 from aelab.data.synthetic import Covariance
 from aelab.errors import DivergenceError
-from aelab.gaussian import (BASE_BREAKS, GRADED_POINTS_2D, hermite_rule, legendre_rule, pseudo_kinks, rule_1d, rule_2d,
-                            rule_2d_outer, standard_rule, use_graded)
+from aelab.gaussian import (BASE_BREAKS, GRADED_POINTS_2D, legendre_rule, pseudo_kinks, rule_1d, rule_2d, rule_2d_outer,
+                            rule_kind, standard_rule)
 from aelab.shallow._ode_kernel import KERNEL_CODES, rhs_kernel
-from aelab.shallow._quadrature_kernel import pair_sums, pair_sums_graded, pair_sums_hermite, single_sums
+from aelab.shallow._quadrature_kernel import pair_sums, pair_sums_graded, single_sums, strip_moments
 from aelab.shallow.state import State
 
 __all__ = ["OdeSystem", "integrate"]
@@ -236,26 +236,45 @@ class OdeSystem:
         """The right-hand side f(t, y) for SciPy-style drivers.
 
         With ``compiled`` (default) the whole right-hand side runs in one compiled call where
-        :mod:`aelab.shallow._ode_kernel` has it in closed form (linear; erf at zero biases), and
-        quadrature activations integrate in one batched pass; otherwise, and with
-        ``compiled=False``, the NumPy reference :meth:`derivative` runs. The paths are tested equal.
+        :mod:`aelab.shallow._ode_kernel` has it: in closed form (linear; erf at zero biases), or by
+        the strip rule (registry activations analytic in a strip, fields no wider than
+        ``STRIP_MAX_STD``); other quadrature activations integrate in one batched pass; otherwise,
+        and with ``compiled=False``, the NumPy reference :meth:`derivative` runs. The paths are
+        tested equal.
         """
         with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
-            code = self._kernel_code(bias) if self.compiled else None
-            if code is None:
+            dy = self._compiled_rhs(y, bias) if self.compiled else None
+            if dy is None:
                 dy = self.pack(self.derivative(self.unpack(y, bias), batched=self.compiled))
-            else:
-                dy = np.empty_like(y)
-                fixed = np.zeros(self.K) if bias is None or self.train_bias else np.asarray(bias, float)
-                rhs_kernel(np.ascontiguousarray(y, dtype=float), self.cov.eigenvalues / self.cov.D,
-                           self.cov.bulk / self.cov.D, self.K, self.cov.M, code, float(self.lr),
-                           float(self.weight_decay), self.tied, self.truncated, self.train_bias, fixed, dy)
         if not np.all(np.isfinite(dy)):
             raise _NonFinite(t)
         return dy
 
+    def _compiled_rhs(self, y: np.ndarray, bias: np.ndarray | None) -> np.ndarray | None:
+        """dy/dt from :func:`rhs_kernel`, or None where it does not apply."""
+        kernel = self._kernel_args(bias)
+        if kernel is None:
+            return None
+        dy = np.empty_like(y)
+        fixed = np.zeros(self.K) if bias is None or self.train_bias else np.asarray(bias, float)
+        done = rhs_kernel(np.ascontiguousarray(y, dtype=float), self.cov.eigenvalues / self.cov.D,
+                          self.cov.bulk / self.cov.D, self.K, self.cov.M, *kernel, float(self.lr),
+                          float(self.weight_decay), self.tied, self.truncated, self.train_bias, fixed, dy)
+        return dy if done else None
+
+    def _kernel_args(self, bias: np.ndarray | None) -> tuple[int, float, float] | None:
+        """(code, parameter, strip) of :func:`rhs_kernel`: strip 0 for the closed forms (:meth:`_kernel_code`),
+        the activation's strip for the strip rule; None where neither applies."""
+        code = self._kernel_code(bias)
+        if code is not None:
+            return code, 0.0, 0.0
+        if self.denoising or self.act.strip is None or not _by_quadrature(self.act):
+            return None
+        found = compiled_code(self.act)
+        return None if found is None else (found[0], float(found[1]), float(self.act.strip))
+
     def _kernel_code(self, bias: np.ndarray | None) -> int | None:
-        """The activation code of the compiled right-hand side, or None where it does not apply."""
+        """The activation code of the compiled closed-form right-hand side, or None where it does not apply."""
         if self.denoising:
             return None
         found = compiled_code(self.act)
@@ -305,11 +324,12 @@ def _quadrature_moments(act: Activation, m: np.ndarray, q: np.ndarray, Q: np.nda
     conditional sums E[g(x2) | z1_i] = sum_j w2_ij g(x2_ij) and E[g'(x2) | z1_i] are taken first,
     and every two-variable moment is a sum over the outer nodes of them; one variable: the rule of
     :func:`aelab.gaussian.expect_1d`, g' evaluated once. With ``compiled``, registry activations
-    take the sums in :mod:`aelab.shallow._quadrature_kernel`, which also forms the inner rule (plain
-    Gauss-Hermite or graded) per outer node; the NumPy sums below are their reference.
+    take the sums in :mod:`aelab.shallow._quadrature_kernel`, which forms the strip rule of
+    activations analytic in a strip entirely and the graded inner rule per outer node; the NumPy
+    sums below are their reference.
     """
     mom = act.moments
-    kinks = act.kinks
+    kinks, strip = act.kinks, act.strip
     code = compiled_code(act) if compiled else None
     K = m.shape[0]
     if code is not None:
@@ -317,28 +337,29 @@ def _quadrature_moments(act: Activation, m: np.ndarray, q: np.ndarray, Q: np.nda
         out.update({name: np.empty(K) for name in ("g1", "g1u", "g1u2")})
         pair = (out["i2"], out["i11"], out["p"], out["e_df1f2"])
         m1, m2, v1, v2 = m[:, None], m[None, :], q[:, None], q[None, :]
-        graded = use_graded(None, np.sqrt(np.maximum(q, 0.0)))  # the choice of rule_2d and rule_1d
-        if not graded and not kinks:
-            z, w = hermite_rule(mom.n2)
-            pair_sums_hermite(code[0], code[1], m, q, Q, z, w, *pair)
-        elif graded:
+        rule = rule_kind(None, strip, kinks, np.sqrt(np.maximum(q, 0.0)))  # the choice of rule_2d and rule_1d
+        if rule == "strip":
+            strip_moments(code[0], code[1], strip, m, q, Q, *pair, out["g1"], out["g1u"], out["g1u2"])
+            return out
+        if rule == "graded":
             outer = rule_2d_outer(m1, m2, v1, v2, Q, kinks1=kinks, kinks2=kinks, n=mom.n2, graded=None)
             z1 = outer["z1"]
             gx, gw = legendre_rule(GRADED_POINTS_2D)
             pair_sums_graded(code[0], code[1], m, q, z1, np.broadcast_to(outer["w1"], z1.shape), outer["s1"],
                              outer["beta"], outer["s21"], BASE_BREAKS, pseudo_kinks(kinks), gx, gw,
                              _base_rule_total(), *pair)
-        else:  # the plain rule split at kinks: nodes from rule_2d
+        else:  # the plain rule (split at kinks): nodes from rule_2d
             x1, x2, w1, w2 = rule_2d(m1, m2, v1, v2, Q, kinks1=kinks, kinks2=kinks, n=mom.n2, graded=None,
                                      factored=True)
             shape2 = np.broadcast_shapes(x2.shape, w2.shape)
             pair_sums(code[0], code[1], m, np.broadcast_to(x1[..., 0], w1.shape), w1,
                       np.broadcast_to(x2, shape2), np.broadcast_to(w2, shape2), *pair)
-        x, w = rule_1d(m, q, kinks=kinks, n=mom.n1, graded=None)
+        x, w = rule_1d(m, q, kinks=kinks, n=mom.n1, graded=None, strip=strip)
         single_sums(code[0], code[1], m, x, np.broadcast_to(w, x.shape), out["g1"], out["g1u"], out["g1u2"])
         return out
     m1, m2, v1, v2 = m[:, None], m[None, :], q[:, None], q[None, :]
-    x1, x2, w1, w2 = rule_2d(m1, m2, v1, v2, Q, kinks1=kinks, kinks2=kinks, n=mom.n2, graded=None, factored=True)
+    x1, x2, w1, w2 = rule_2d(m1, m2, v1, v2, Q, kinks1=kinks, kinks2=kinks, n=mom.n2, graded=None, strip=strip,
+                             factored=True)
     e_f2 = np.sum(w2 * act.f(x2), axis=-1)  # (K, K, P1)
     e_df2 = np.sum(w2 * act.df(x2), axis=-1)
     x1 = x1[..., 0]
@@ -346,7 +367,7 @@ def _quadrature_moments(act: Activation, m: np.ndarray, q: np.ndarray, Q: np.nda
     out = {"i2": np.sum(w1 * act.f(x1) * e_f2, axis=-1), "i11": np.sum(w_df1 * e_df2, axis=-1),
            "p": np.sum(w_df1 * (x1 - np.broadcast_to(m1, Q.shape)[..., None]) * e_f2, axis=-1),
            "e_df1f2": np.sum(w_df1 * e_f2, axis=-1)}
-    x, w = rule_1d(m, q, kinks=kinks, n=mom.n1, graded=None)
+    x, w = rule_1d(m, q, kinks=kinks, n=mom.n1, graded=None, strip=strip)
     w_df = w * act.df(x)
     u = x - m[:, None]
     out.update(g1=np.sum(w_df, axis=-1), g1u=np.sum(w_df * u, axis=-1), g1u2=np.sum(w_df * u**2, axis=-1))
