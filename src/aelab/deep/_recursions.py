@@ -19,11 +19,11 @@ import math
 import numpy as np
 from numba import njit, prange
 
-from aelab.deep._kernels import _MAX_BREAKS, BIG, LINEAR, mean_slope, q_moment, q_moment_slope, step
-from aelab.deep._reduced import reduced_step, scratch
+from aelab.deep._kernels import _MAX_BREAKS, BIG, LINEAR, TANH, mean_slope, q_moment, q_moment_slope, step
+from aelab.deep._reduced import ROW_SIZE, reduced_step, scratch, store_row, use_row
 
-__all__ = ["forward", "forward_parallel", "backward", "backward_parallel", "maps", "maps_parallel", "q_moments",
-           "q_moments_parallel", "mean_slopes", "mean_slopes_parallel"]
+__all__ = ["forward", "forward_parallel", "backward", "backward_parallel", "evolve", "evolve_parallel", "maps",
+           "maps_parallel", "q_moments", "q_moments_parallel", "mean_slopes", "mean_slopes_parallel"]
 
 #: A layer whose taubar is within this relative distance of the anchor, the last taubar where a
 #: moment was integrated, takes it to first order in the difference (relative error ~NEAR^2 / 2):
@@ -32,16 +32,26 @@ NEAR = 1e-7
 _SHARES = 256  # interleaved shares of the settings: many per thread, each with its own scratch
 
 
+@njit(cache=True, inline="always")
+def _at(x, g, j):
+    """x[g, j] of a per-layer parameter, or x[g, 0] where x has one column (the same in every layer)."""
+    return x[g, j if x.shape[1] > 1 else 0]
+
+
 @njit(cache=True)
 def _shares(n):
     return max(1, min(n, _SHARES))
 
 
 @njit(cache=True)
-def _forward_one(g, t0sq, sw, sb, enc_code, enc_p, xg, wg, tsq, inf_layer, brk):
-    L = sw.shape[1]
+def _forward_one(g, t0sq, sw, sb, enc_code, enc_p, xg, wg, zb, wb, tsq, inf_layer, brk, rs, store):
+    """The forward recursion of setting g. Where ``store`` has rows (one per layer), the integral at
+    taubar_l also leaves the reduced rules of that t in row l (:func:`aelab.deep._reduced.store_row`)."""
+    L = enc_code.shape[0]
     tsq[g, 0] = t0sq[g]
-    tsq[g, 1] = sw[g, 0] * t0sq[g] + sb[g, 0]
+    tsq[g, 1] = _at(sw, g, 0) * t0sq[g] + _at(sb, g, 0)
+    for r in range(store.shape[0]):
+        store[r, 0] = np.nan
     q = 0.0
     ta = qa = dq = np.nan  # the anchor: q = qa at taubar = ta, and its slope dq
     for l in range(2, L + 1):
@@ -53,10 +63,16 @@ def _forward_one(g, t0sq, sw, sb, enc_code, enc_p, xg, wg, tsq, inf_layer, brk):
             if abs(t - ta) <= NEAR * ta:  # first order about the anchor: relative error ~NEAR^2
                 q = qa + dq * (t - ta)
             else:
-                qa, dq = q_moment_slope(code, p, t, xg, wg, brk)
+                stored = False
+                if store.shape[0] > 0:
+                    stored, qs, dqs = store_row(code, p, t, xg, wg, zb, wb, brk, rs, store[l - 1])
+                if stored and code == TANH:  # the same integral (erf's is in closed form)
+                    qa, dq = qs, dqs
+                else:
+                    qa, dq = q_moment_slope(code, p, t, xg, wg, brk)
                 ta = t
                 q = qa
-        tsq[g, l] = sw[g, l - 1] * q + sb[g, l - 1]
+        tsq[g, l] = _at(sw, g, l - 1) * q + _at(sb, g, l - 1)
         if not tsq[g, l] < BIG * BIG:
             inf_layer[g] = l
             for k in range(l, L + 1):
@@ -68,11 +84,15 @@ def _forward_one(g, t0sq, sw, sb, enc_code, enc_p, xg, wg, tsq, inf_layer, brk):
 def forward(t0sq, sw, sb, enc_code, enc_p, xg, wg, tsq, inf_layer):
     """taubar_l^2 for l = 0..L (Theorem 1, forward part) for G settings.
 
-    tsq[g, l] receives taubar_l^2; inf_layer[g] the first layer that overflowed (0: none).
+    sw[g, l-1], sb[g, l-1]: sigma_{W,l}^2, sigma_{b,l}^2, or one column for all layers (L is the
+    length of the codes). tsq[g, l] receives taubar_l^2; inf_layer[g] the first layer that
+    overflowed (0: none).
     """
     brk = np.empty(_MAX_BREAKS)
+    rs = scratch(xg.shape[0])
+    store = np.empty((0, ROW_SIZE))
     for g in range(sw.shape[0]):
-        _forward_one(g, t0sq, sw, sb, enc_code, enc_p, xg, wg, tsq, inf_layer, brk)
+        _forward_one(g, t0sq, sw, sb, enc_code, enc_p, xg, wg, xg[:0], wg[:0], tsq, inf_layer, brk, rs, store)
 
 
 @njit(cache=True, parallel=True)
@@ -82,8 +102,10 @@ def forward_parallel(t0sq, sw, sb, enc_code, enc_p, xg, wg, tsq, inf_layer):
     C = _shares(G)
     for c in prange(C):
         brk = np.empty(_MAX_BREAKS)
+        rs = scratch(xg.shape[0])
+        store = np.empty((0, ROW_SIZE))
         for g in range(c, G, C):
-            _forward_one(g, t0sq, sw, sb, enc_code, enc_p, xg, wg, tsq, inf_layer, brk)
+            _forward_one(g, t0sq, sw, sb, enc_code, enc_p, xg, wg, xg[:0], wg[:0], tsq, inf_layer, brk, rs, store)
 
 
 @njit(cache=True, inline="always")
@@ -97,8 +119,9 @@ def _layer(sc, sp, pc, pp, t, a, b, tabs, metas, xg, wg, xf, wf, zb, wb, brk, ro
 
 @njit(cache=True)
 def _backward_one(g, tbar, beta, sv, enc_code, enc_p, dec_code, dec_p, tabs, metas, xg, wg, xf, wf, zb, wb, gam0,
-                  rho0, gam, rho, inf_layer, brk, rows, rs):
-    L = beta.shape[1]
+                  rho0, gam, rho, inf_layer, brk, rows, rs, store):
+    """The backward recursion of setting g; ``store``: the rows its forward recursion left (or none)."""
+    L = enc_code.shape[0]
     if inf_layer[g] != 0:
         for l in range(2, L + 2):
             gam[g, l] = np.nan
@@ -113,13 +136,15 @@ def _backward_one(g, tbar, beta, sv, enc_code, enc_p, dec_code, dec_p, tabs, met
     rho[g, L + 1] = ri
     pa = pb = pt = np.nan
     for l in range(L, 1, -1):
-        bl = beta[g, l - 1]
+        bl = _at(beta, g, l - 1)
         a = bl * gam[g, l + 1]
-        b = math.sqrt(max(bl * rho[g, l + 1] + sv[g, l - 1], 0.0))
+        b = math.sqrt(max(bl * rho[g, l + 1] + _at(sv, g, l - 1), 0.0))
         t = tbar[g, l - 1]
         same = (l < L and a == pa and b == pb and t == pt and enc_code[l - 1] == enc_code[l]
                 and dec_code[l - 1] == dec_code[l] and enc_p[l - 1] == enc_p[l] and dec_p[l - 1] == dec_p[l])
         if not same:  # a converged recursion repeats bit-identical inputs: reuse the step
+            if store.shape[0] > 0:
+                use_row(enc_code[l - 1], enc_p[l - 1], store[l - 1], t, rs)
             gi, ri = _layer(enc_code[l - 1], enc_p[l - 1], dec_code[l - 1], dec_p[l - 1], t, a, b, tabs, metas,
                             xg, wg, xf, wf, zb, wb, brk, rows, rs)
         pa, pb, pt = a, b, t
@@ -138,7 +163,8 @@ def backward(tbar, beta, sv, enc_code, enc_p, dec_code, dec_p, tabs, metas, xg, 
              rho, inf_layer):
     """gamma_l, rho_l for l = L+1 down to 2 (Theorem 1, backward part) for G settings.
 
-    tbar[g, l] = taubar_l (l = 0..L), beta[g, l-1] = alpha_l sigma_{W,l}^2, sv[g, l-1] = sigma_{v,l}^2.
+    tbar[g, l] = taubar_l (l = 0..L), beta[g, l-1] = alpha_l sigma_{W,l}^2, sv[g, l-1] = sigma_{v,l}^2
+    (or one column for all layers).
     gam[g, l], rho[g, l] receive gamma_l, rho_l (columns 0 and 1 are unused); inf_layer[g] the
     layer where the scalars overflowed (0: none); settings with inf_layer set on entry are skipped.
     gam0[g], rho0[g]: the initial values gamma_{L+1}, rho_{L+1}, or NaN for those of phi_L.
@@ -148,9 +174,10 @@ def backward(tbar, beta, sv, enc_code, enc_p, dec_code, dec_p, tabs, metas, xg, 
     brk = np.empty(_MAX_BREAKS)
     rows = np.empty(tabs.shape[2])  # scratch of the steps' table lookups
     rs = scratch(xg.shape[0])
+    store = np.empty((0, ROW_SIZE))
     for g in range(beta.shape[0]):
         _backward_one(g, tbar, beta, sv, enc_code, enc_p, dec_code, dec_p, tabs, metas, xg, wg, xf, wf, zb, wb, gam0,
-                      rho0, gam, rho, inf_layer, brk, rows, rs)
+                      rho0, gam, rho, inf_layer, brk, rows, rs, store)
 
 
 @njit(cache=True, parallel=True)
@@ -163,9 +190,51 @@ def backward_parallel(tbar, beta, sv, enc_code, enc_p, dec_code, dec_p, tabs, me
         brk = np.empty(_MAX_BREAKS)
         rows = np.empty(tabs.shape[2])
         rs = scratch(xg.shape[0])
+        store = np.empty((0, ROW_SIZE))
         for g in range(c, G, C):
             _backward_one(g, tbar, beta, sv, enc_code, enc_p, dec_code, dec_p, tabs, metas, xg, wg, xf, wf, zb, wb,
-                          gam0, rho0, gam, rho, inf_layer, brk, rows, rs)
+                          gam0, rho0, gam, rho, inf_layer, brk, rows, rs, store)
+
+
+@njit(cache=True)
+def _evolve_one(g, t0sq, sw, sb, beta, sv, enc_code, enc_p, dec_code, dec_p, tabs, metas, xg, wg, xf, wf, zb, wb,
+                gam0, rho0, tsq, tbar, gam, rho, inf_layer, brk, rows, rs, store):
+    _forward_one(g, t0sq, sw, sb, enc_code, enc_p, xg, wg, zb, wb, tsq, inf_layer, brk, rs, store)
+    for l in range(tsq.shape[1]):
+        tbar[g, l] = math.sqrt(tsq[g, l])
+    _backward_one(g, tbar, beta, sv, enc_code, enc_p, dec_code, dec_p, tabs, metas, xg, wg, xf, wf, zb, wb, gam0,
+                  rho0, gam, rho, inf_layer, brk, rows, rs, store)
+
+
+@njit(cache=True)
+def evolve(t0sq, sw, sb, beta, sv, enc_code, enc_p, dec_code, dec_p, tabs, metas, xg, wg, xf, wf, zb, wb, gam0, rho0,
+           tsq, tbar, gam, rho, inf_layer):
+    """Theorem 1 whole, setting by setting: :func:`forward` then :func:`backward`, the forward
+    recursion leaving the reduced rules of the t it integrates at for the backward one (one
+    evaluation of sigma serves both). Arguments as theirs; tbar receives taubar_l."""
+    brk = np.empty(_MAX_BREAKS)
+    rows = np.empty(tabs.shape[2])
+    rs = scratch(xg.shape[0])
+    store = np.empty((tsq.shape[1], ROW_SIZE))
+    for g in range(sw.shape[0]):
+        _evolve_one(g, t0sq, sw, sb, beta, sv, enc_code, enc_p, dec_code, dec_p, tabs, metas, xg, wg, xf, wf, zb, wb,
+                    gam0, rho0, tsq, tbar, gam, rho, inf_layer, brk, rows, rs, store)
+
+
+@njit(cache=True, parallel=True)
+def evolve_parallel(t0sq, sw, sb, beta, sv, enc_code, enc_p, dec_code, dec_p, tabs, metas, xg, wg, xf, wf, zb, wb,
+                    gam0, rho0, tsq, tbar, gam, rho, inf_layer):
+    """:func:`evolve` with the settings in parallel."""
+    G = sw.shape[0]
+    C = _shares(G)
+    for c in prange(C):
+        brk = np.empty(_MAX_BREAKS)
+        rows = np.empty(tabs.shape[2])
+        rs = scratch(xg.shape[0])
+        store = np.empty((tsq.shape[1], ROW_SIZE))
+        for g in range(c, G, C):
+            _evolve_one(g, t0sq, sw, sb, beta, sv, enc_code, enc_p, dec_code, dec_p, tabs, metas, xg, wg, xf, wf, zb,
+                        wb, gam0, rho0, tsq, tbar, gam, rho, inf_layer, brk, rows, rs, store)
 
 
 @njit(cache=True)

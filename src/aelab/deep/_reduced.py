@@ -38,8 +38,8 @@ from aelab.deep._kernels import (_BASE_EDGES, _INV_SQRT2PI, _MAX_BREAKS, _N_BASE
                                  TANH, TANH2_C, TANH_T, Z_MAX, _base_breaks, act_df, act_f, act_fdf, series_h,
                                  smooth_prep, table_col)
 
-__all__ = ["MAX_NODES", "COARSE_NODES", "FINE_POINTS", "NODES_FOR_A", "reducible", "nodes_for", "scratch",
-           "reduced_step", "rules_at", "gauss_from_recurrence"]
+__all__ = ["MAX_NODES", "COARSE_NODES", "FINE_POINTS", "NODES_FOR_A", "NEAR", "ROW_NODES", "ROW_SIZE", "reducible",
+           "nodes_for", "scratch", "reduced_step", "rules_at", "gauss_from_recurrence", "store_row", "use_row"]
 
 MAX_NODES = 12  #: the most nodes of a reduced rule
 COARSE_NODES = 3  #: rules of up to this many nodes use the kernel's own points per piece
@@ -93,12 +93,13 @@ def scratch(points):
 def _measures(sc, sp, t, xp, wp, zb, wb, brk, meas):
     """mu and nu on v = sigma(t z)^2 / vmax discretised by the composite rule on z >= 0, scaled to
     [0, 1] by the largest node vmax (so that a tiny t leaves the recurrence in range); returns
-    (nodes, vmax, d/dt of nu's mass), or (-1, 0, 0) where the rule has more than ``_MAX_PIECES``
-    pieces. (zb, wb): the base rule of (xp, wp) (:func:`aelab.deep._kernels.base_rule`), used where
-    sigma adds no break."""
+    (nodes, vmax, d/dt of nu's mass, q = E sigma(t z)^2, dq/dt), or (-1, 0, 0, 0, 0) where the rule has
+    more than ``_MAX_PIECES`` pieces. (zb, wb): the base rule of (xp, wp)
+    (:func:`aelab.deep._kernels.base_rule`), used where sigma adds no break."""
     n = _base_breaks(brk, sc, t)
     m = 0
     dnu = 0.0
+    dq = 0.0
     if n == _N_BASE and zb.shape[0] == _N_PIECES_BASE * xp.shape[0]:  # the precomputed rule: no exponentials
         for q in range(zb.shape[0]):
             s, ds = act_fdf(sc, sp, t * zb[q])
@@ -106,6 +107,7 @@ def _measures(sc, sp, t, xp, wp, zb, wb, brk, meas):
             meas[_WMU, m] = 2.0 * wb[q]  # doubled: f(v) is even in z
             meas[_WNU, m] = 2.0 * wb[q] * ds
             dnu += 2.0 * wb[q] * _second(sc, t * zb[q], s, ds) * zb[q]
+            dq += 4.0 * wb[q] * s * ds * zb[q]
             m += 1
     else:
         pts = np.sort(brk[:n])
@@ -118,7 +120,7 @@ def _measures(sc, sp, t, xp, wp, zb, wb, brk, meas):
                 continue
             pieces += 1
             if pieces > _MAX_PIECES:
-                return -1, 0.0, 0.0
+                return -1, 0.0, 0.0, 0.0, 0.0
             half = 0.5 * (hi - lo)
             mid = 0.5 * (hi + lo)
             for q in range(ng):
@@ -129,16 +131,19 @@ def _measures(sc, sp, t, xp, wp, zb, wb, brk, meas):
                 meas[_WMU, m] = wz
                 meas[_WNU, m] = wz * ds
                 dnu += wz * _second(sc, t * z, s, ds) * z
+                dq += 2.0 * wz * s * ds * z
                 m += 1
             lo = hi
     vmax = 0.0
+    qm = 0.0
     for q in range(m):
         vmax = max(vmax, meas[_V, q])
+        qm += meas[_WMU, q] * meas[_V, q]
     if not vmax > 0.0:
-        return -1, 0.0, 0.0
+        return -1, 0.0, 0.0, 0.0, 0.0
     for q in range(m):
         meas[_V, q] /= vmax
-    return m, vmax, dnu
+    return m, vmax, dnu, qm, dq
 
 
 @njit(cache=True)
@@ -250,7 +255,7 @@ def _rule(which, n, meas, rec, rules, ready, state):
     slot = _NREC_MU + which
     if state[slot] < n:  # the recurrence up to n (its first k coefficients serve every k-point rule)
         m = int(state[_M])
-        if not _recurrence(meas[_V], meas[_WMU + which], m, n, meas[_P0], meas[_P1], rec[which, 0], rec[which, 1]):
+        if m < 0 or not _recurrence(meas[_V], meas[_WMU + which], m, n, meas[_P0], meas[_P1], rec[which, 0], rec[which, 1]):
             return False
         state[slot] = n
     gauss_from_recurrence(rec[which, 0], rec[which, 1], n, rules[which, 0, n], rules[which, 1, n])
@@ -279,9 +284,10 @@ def reduced_step(sc, sp, pc, pp, t, a, b, tabs, metas, xg, wg, xf, wf, zb, wb, b
     fine = n > COARSE_NODES
     # one node near the cached t: nu's mass to first order in t - t0; the node's own shift moves the
     # step by ~(a sigma)^2 |v - v0| < 1e-12 relative, for one node serves only |a sigma| <= 4e-7
-    near = n == 1 and close
-    if not (near or (same and state[_T] == t and (state[_FINE] != 0.0 or not fine))):
-        m, vmax, dnu = _measures(sc, sp, t, xf if fine else xg, wf if fine else wg, zb, wb, brk, meas)
+    near = n == 1 and close and (state[_M] >= 0 or state[_NREC_MU] >= 1)
+    held = state[_M] >= 0 or n <= state[_NREC_MU]  # a stored row (:func:`load_row`) has no measure
+    if not (near or (same and state[_T] == t and (state[_FINE] != 0.0 or not fine) and held)):
+        m, vmax, dnu, _, _ = _measures(sc, sp, t, xf if fine else xg, wf if fine else wg, zb, wb, brk, meas)
         state[_T] = np.nan
         if m < 0:
             return False, 0.0, 0.0
@@ -343,7 +349,7 @@ def rules_at(sc, sp, t, n, xp, wp):
     discretised with (xp, wp) per piece; for tests and inspection."""
     meas = np.zeros((5, _MAX_PIECES * xp.shape[0]))
     brk = np.empty(_MAX_BREAKS)
-    m, vmax, _ = _measures(sc, sp, t, xp, wp, xp[:0], wp[:0], brk, meas)
+    m, vmax, _, _, _ = _measures(sc, sp, t, xp, wp, xp[:0], wp[:0], brk, meas)
     out = np.full((2, 2, n), np.nan)
     if m < 0:
         return out
@@ -355,3 +361,63 @@ def rules_at(sc, sp, t, n, xp, wp):
             for j in range(n):
                 out[which, 0, j] *= vmax
     return out
+
+
+# --- rows stored by the forward recursion -------------------------------------------------------
+#: A row holds the coarse rules of up to ROW_NODES nodes at one t, as the forward recursion's
+#: integral of E sigma(t z)^2 leaves them (the same nodes): t, vmax, d/dt of nu's mass, sigma(t
+#: Z_MAX), and the recurrence coefficients (alpha_0, beta_0, alpha_1, beta_1) of mu, then of nu.
+ROW_NODES = 2
+ROW_SIZE = 4 + 4 * ROW_NODES
+
+
+@njit(cache=True)
+def store_row(sc, sp, t, xg, wg, zb, wb, brk, rs, row):
+    """Integrate E sigma(t z)^2 on the coarse measures at t and keep their rules in ``row``.
+
+    Returns (True, q, dq/dt), or (False, 0, 0) where sigma has no reduced rules or the measures
+    cannot be built (the row is then marked empty, t = NaN). Uses ``rs``'s measure arrays and
+    invalidates its cache."""
+    row[0] = np.nan
+    if not (sc == TANH or sc == ERF) or not (t > 0.0 and math.isfinite(t)):
+        return False, 0.0, 0.0
+    meas, rec, _, _, state = rs
+    state[_T] = np.nan
+    m, vmax, dnu, q, dq = _measures(sc, sp, t, xg, wg, zb, wb, brk, meas)
+    if m < 0:
+        return False, 0.0, 0.0
+    for which in range(2):
+        if not _recurrence(meas[_V], meas[_WMU + which], m, ROW_NODES, meas[_P0], meas[_P1], rec[which, 0],
+                           rec[which, 1]):
+            return False, 0.0, 0.0
+        for k in range(ROW_NODES):
+            row[4 + 2 * ROW_NODES * which + 2 * k] = rec[which, 0, k]
+            row[5 + 2 * ROW_NODES * which + 2 * k] = rec[which, 1, k]
+    row[0] = t
+    row[1] = vmax
+    row[2] = dnu
+    row[3] = act_f(sc, sp, t * Z_MAX)
+    return True, q, dq
+
+
+@njit(cache=True)
+def use_row(sc, sp, row, t, rs):
+    """Where ``row`` was stored at t and ``rs`` holds no rules at t, make the row's rules its cache."""
+    _, rec, _, ready, state = rs
+    if not row[0] == t or (state[_T] == t and state[_SC] == sc and state[_SP] == sp):
+        return
+    for which in range(2):
+        for k in range(ROW_NODES):
+            rec[which, 0, k] = row[4 + 2 * ROW_NODES * which + 2 * k]
+            rec[which, 1, k] = row[5 + 2 * ROW_NODES * which + 2 * k]
+    state[_T] = t
+    state[_SC] = sc
+    state[_SP] = sp
+    state[_FINE] = 0.0
+    state[_M] = -1.0
+    state[_VMAX] = row[1]
+    state[_DWNU] = row[2]
+    state[_SMAX] = row[3]
+    state[_NREC_MU] = ROW_NODES
+    state[_NREC_NU] = ROW_NODES
+    ready[:, :] = False

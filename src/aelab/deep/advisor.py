@@ -156,8 +156,9 @@ def _recommend(encoder: str, decoder: str, depth: int, alpha: float, bottleneck:
         classes, ph = phases.classify_schemes(encoder, decoder, W, B, with_phases=True, **kw)
         many = evolve_many(encoder, decoder, depth, sigma_w_sq=W, sigma_b_sq=B, **kw)
         with np.errstate(invalid="ignore", over="ignore", divide="ignore"):
-            s = np.abs(many.S[:, 0])
-            v = np.sqrt(np.abs(many.V[:, 0]))
+            s_out, v_out = many.output()
+            s = np.abs(s_out)
+            v = np.sqrt(np.abs(v_out))
             frac = np.nan_to_num(s / (s + v), nan=0.0)
         if ordered:  # the first of the best class
             best = min(range(len(cands)), key=lambda i: (_RANK[classes[i]], i))

@@ -117,8 +117,8 @@ def phase_diagram(encoder: str, decoder: str, depth: int, *, axes: str = "w-b", 
         with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
             growing = ~np.isfinite(tsq[:, -1]) | (tsq[:, -1] / tsq[:, L // 2] > RATIO) | (many.infinite_layer > 0)
             at_depth = np.where(growing, "infinite", at_depth)
-            s_sig = many.S[:, 0]
-            s_var = np.sqrt(many.V[:, 0])
+            s_sig, v_out = many.output()
+            s_var = np.sqrt(v_out)
         top = tsq[:, -1]
         # the forward fixed point: where the computed network ended if its last layer repeats the one
         # before bit for bit (most cells: T(top) = top), else iterated on from there

@@ -22,7 +22,7 @@ from aelab.deep.smoothing import packed_tables
 from aelab.errors import ConfigError
 from aelab.gaussian import legendre_rule
 
-__all__ = ["kernel_code", "forward", "backward", "layer_maps", "q_moments", "mean_slopes", "METHODS"]
+__all__ = ["kernel_code", "forward", "backward", "evolve", "layer_maps", "q_moments", "mean_slopes", "METHODS"]
 
 METHODS = ("auto", "kernel", "reference")
 N_LEGENDRE = 8  # Gauss-Legendre points per piece of the compiled outer rule (relative error ~1e-11)
@@ -80,6 +80,15 @@ def _c(x) -> np.ndarray:
     return np.ascontiguousarray(x, dtype=float)
 
 
+def _per_layer(L: int, *xs) -> list[np.ndarray]:
+    """Per-layer parameters as contiguous (G, L) arrays, or (G, 1) for the same value in every layer."""
+    out = [_c(x) for x in xs]
+    for x in out:
+        if x.ndim != 2 or x.shape[1] not in (1, L):
+            raise ValueError(f"per-layer parameters need shape (G, {L}) or (G, 1), got {x.shape}")
+    return out
+
+
 PARALLEL_MIN_STEPS = 50_000  # layer steps from which the parallel kernels pay for their launch
 
 
@@ -93,14 +102,16 @@ def forward(t0sq, sw, sb, encoder: Sequence[Activation], *, method: str = "auto"
 
     Args:
         t0sq: (G,) input variances taubar_0^2.
-        sw, sb: (G, L) sigma_{W,l}^2 and sigma_{b,l}^2 (column l-1 is layer l).
+        sw, sb: (G, L) sigma_{W,l}^2 and sigma_{b,l}^2 (column l-1 is layer l), or (G, 1): the same
+            in every layer.
         encoder: (sigma_0, ..., sigma_{L-1}).
 
     Returns:
         tsq (G, L+1), and inf_layer (G,): the first layer whose variance overflowed (0: none).
     """
-    sw, sb = _c(sw), _c(sb)
-    G, L = sw.shape
+    L = len(encoder)
+    sw, sb = _per_layer(L, sw, sb)
+    G = sw.shape[0]
     t0sq = _c(np.broadcast_to(t0sq, (G,)))
     tsq = np.empty((G, L + 1))
     inf = np.zeros(G, dtype=np.int64)
@@ -109,6 +120,7 @@ def forward(t0sq, sw, sb, encoder: Sequence[Activation], *, method: str = "auto"
         xg, wg, _, _ = _rule(points)
         _k("forward", G, L)(t0sq, sw, sb, codes[0], codes[1], xg, wg, tsq, inf)
         return tsq, inf
+    sw, sb = np.broadcast_to(sw, (G, L)), np.broadcast_to(sb, (G, L))
     tsq[:, 0] = t0sq
     tsq[:, 1] = sw[:, 0] * t0sq + sb[:, 0]
     for l in range(2, L + 1):
@@ -132,7 +144,7 @@ def backward(tbar, beta, sv, encoder: Sequence[Activation], decoder: Sequence[Ac
 
     Args:
         tbar: (G, L+1) taubar_l (not squared), l = 0..L.
-        beta, sv: (G, L) alpha_l sigma_{W,l}^2 and sigma_{v,l}^2.
+        beta, sv: (G, L) alpha_l sigma_{W,l}^2 and sigma_{v,l}^2, or (G, 1): the same in every layer.
         encoder: (sigma_0, ..., sigma_{L-1}); decoder: (phi_0, ..., phi_L).
         inf_layer: (G,) forward overflow layers (settings with a non-zero entry are skipped).
         init: (gamma_{L+1}, rho_{L+1}) arrays of shape (G,) to start from (NaN entries, or None:
@@ -141,8 +153,10 @@ def backward(tbar, beta, sv, encoder: Sequence[Activation], decoder: Sequence[Ac
     Returns:
         gamma, rho of shape (G, L+2) (column l holds layer l; columns 0, 1 are NaN), and inf_layer.
     """
-    beta, sv, tbar = _c(beta), _c(sv), _c(tbar)
-    G, L = beta.shape
+    L = len(encoder)
+    beta, sv = _per_layer(L, beta, sv)
+    tbar = _c(tbar)
+    G = beta.shape[0]
     inf = np.zeros(G, dtype=np.int64) if inf_layer is None else np.array(inf_layer, dtype=np.int64)
     gam = np.full((G, L + 2), np.nan)
     rho = np.full((G, L + 2), np.nan)
@@ -156,6 +170,7 @@ def backward(tbar, beta, sv, encoder: Sequence[Activation], decoder: Sequence[Ac
         _k("backward", G, L)(tbar, beta, sv, enc[0], enc[1], dec[0], dec[1], *_tables(dec[0]), xg, wg, xf, wf, zb, wb,
                               g0, r0, gam, rho, inf)
         return gam, rho, inf
+    beta, sv = np.broadcast_to(beta, (G, L)), np.broadcast_to(sv, (G, L))
     linear = get_activation("linear")
     live = inf == 0
     with np.errstate(over="ignore", invalid="ignore"):
@@ -178,6 +193,41 @@ def backward(tbar, beta, sv, encoder: Sequence[Activation], decoder: Sequence[Ac
             gam[bad, :l + 1] = np.nan
             rho[bad, :l + 1] = np.nan
     return gam, rho, inf
+
+
+def evolve(t0sq, sw, sb, beta, sv, encoder: Sequence[Activation], decoder: Sequence[Activation], *,
+           init: tuple | None = None, method: str = "auto", points: int | None = None):
+    """Theorem 1 whole: :func:`forward`, then :func:`backward` from its taubar (one compiled pass per
+    setting, where the forward recursion's integrals leave the backward one its reduced rules).
+
+    Arguments as those of :func:`forward` and :func:`backward`. Returns tsq (G, L+1), gamma and rho
+    (G, L+2), and inf_layer (G,): the forward overflow layer, else the backward one (0: none).
+    """
+    enc = _use_kernel(method, encoder)
+    dec = _use_kernel(method, decoder)
+    if enc is None or dec is None:
+        tsq, inf = forward(t0sq, sw, sb, encoder, method=method, points=points)
+        with np.errstate(over="ignore", invalid="ignore"):
+            tbar = np.sqrt(tsq)
+        gam, rho, inf = backward(tbar, beta, sv, encoder, decoder, inf, init=init, method=method, points=points)
+        return tsq, gam, rho, inf
+    L = len(encoder)
+    sw, sb, beta, sv = _per_layer(L, sw, sb, beta, sv)
+    G = sw.shape[0]
+    t0sq = _c(np.broadcast_to(t0sq, (G,)))
+    tsq = np.empty((G, L + 1))
+    tbar = np.empty((G, L + 1))
+    inf = np.zeros(G, dtype=np.int64)
+    gam = np.full((G, L + 2), np.nan)
+    rho = np.full((G, L + 2), np.nan)
+    g0 = np.full(G, np.nan) if init is None else _c(np.broadcast_to(init[0], (G,)))
+    r0 = np.full(G, np.nan) if init is None else _c(np.broadcast_to(init[1], (G,)))
+    xg, wg, zb, wb = _rule(points)
+    xf, wf, _, _ = _rule(FINE_POINTS)
+    with np.errstate(over="ignore", invalid="ignore"):
+        _k("evolve", G, L)(t0sq, sw, sb, beta, sv, enc[0], enc[1], dec[0], dec[1], *_tables(dec[0]), xg, wg, xf, wf,
+                           zb, wb, g0, r0, tsq, tbar, gam, rho, inf)
+    return tsq, gam, rho, inf
 
 
 def layer_maps(sigma: Activation, phi: Activation, t, a, b, *, method: str = "auto") -> tuple[np.ndarray, np.ndarray]:

@@ -180,12 +180,11 @@ def iterate_maps(encoder, decoder, beta, tau_bar_sq, steps: int, *, bottleneck=N
     G, N = beta.size, int(steps) + 1  # a network of depth N iterates the maps N - 1 times
     sig, phi = _act(encoder), _act(decoder)
     tbar = np.repeat(np.sqrt(t2.reshape(G, 1)), N + 1, axis=1)
-    bmat = np.repeat(beta.reshape(G, 1), N, axis=1)
     enc = (sig,) * N
     dec = (phi,) * N + (_act(bottleneck or phi),)
     init_arrays = None if init is None else tuple(np.broadcast_to(np.asarray(x, float), (G,)) for x in init)
-    gam, rho, inf = engine.backward(tbar, bmat, np.zeros((G, N)), enc, dec, init=init_arrays, method=method,
-                                    points=points)
+    gam, rho, inf = engine.backward(tbar, beta.reshape(G, 1), np.zeros((G, 1)), enc, dec, init=init_arrays,
+                                    method=method, points=points)
     # column l holds layer l (l = N+1 down to 2): iteration k is column N + 1 - k
     order = np.arange(N + 1, 1, -1)
     it = np.where(inf > 0, N + 1 - inf, 0)

@@ -118,12 +118,8 @@ def evolve(setting: Setting | DeepConfig, *, method: str = "auto") -> Evolution:
             "kernel" or "reference".
     """
     s = _setting(setting)
-    tsq, inf = engine.forward(np.array([s.input_variance]), s.sigma_w_sq[None, :], s.sigma_b_sq[None, :],
-                              s.encoder, method=method)
-    with np.errstate(over="ignore", invalid="ignore"):
-        tbar = np.sqrt(tsq)
-    gam, rho, inf = engine.backward(tbar, s.beta[None, :], s.sigma_v_sq[None, :], s.encoder, s.decoder, inf,
-                                    method=method)
+    tsq, gam, rho, inf = engine.evolve(np.array([s.input_variance]), s.sigma_w_sq[None, :], s.sigma_b_sq[None, :],
+                                       s.beta[None, :], s.sigma_v_sq[None, :], s.encoder, s.decoder, method=method)
     used = "kernel" if method != "reference" and engine._codes([*s.encoder, *s.decoder]) is not None else "reference"
     layer = int(inf[0]) or None
     return Evolution(s, tsq[0], gam[0], rho[0], layer, used)
@@ -134,8 +130,8 @@ class ManyEvolutions:
     """Theorem 1 for G settings that share depth and activations (arrays with leading axis G).
 
     Attributes:
-        tau_bar_sq: (G, L+1); gamma, rho: (G, L+2) as in :class:`Evolution`; beta, sigma_v_sq: (G, L);
-        infinite_layer: (G,) with 0 where finite.
+        tau_bar_sq: (G, L+1); gamma, rho: (G, L+2) as in :class:`Evolution`; beta, sigma_v_sq: (G, 1),
+        the same in every layer; infinite_layer: (G,) with 0 where finite.
     """
 
     tau_bar_sq: np.ndarray
@@ -154,6 +150,11 @@ class ManyEvolutions:
     def V(self) -> np.ndarray:
         with np.errstate(over="ignore", invalid="ignore"):
             return self.beta * self.rho[:, 2:] + self.sigma_v_sq
+
+    def output(self) -> tuple[np.ndarray, np.ndarray]:
+        """(S_1, V_1) of every setting: the law of the output, without forming S and V of every layer."""
+        with np.errstate(over="ignore", invalid="ignore"):
+            return self.beta[:, 0] * self.gamma[:, 2], self.beta[:, 0] * self.rho[:, 2] + self.sigma_v_sq[:, 0]
 
 
 def evolve_many(
@@ -182,14 +183,12 @@ def evolve_many(
     sw, sb, sv, al, t0 = np.broadcast_arrays(*(np.asarray(x, float) for x in
                                                (sigma_w_sq, sigma_b_sq, sigma_v_sq, alpha, input_variance)))
     G, L = sw.size, int(depth)
-    rep = lambda x: np.repeat(x.reshape(G, 1), L, axis=1)  # noqa: E731
+    col = lambda x: x.reshape(G, 1)  # noqa: E731 - one column: the same in every layer
     sig = get_activation(encoder)
     phi = get_activation(decoder)
     enc = (get_activation(input_activation),) + (sig,) * (L - 1)
     dec = (get_activation(output_activation),) + (phi,) * (L - 1) + (get_activation(bottleneck or phi),)
-    tsq, inf = engine.forward(t0.ravel(), rep(sw), rep(sb), enc, method=method, points=points)
-    with np.errstate(over="ignore", invalid="ignore"):
-        tbar = np.sqrt(tsq)
-    beta = rep(al * sw)
-    gam, rho, inf = engine.backward(tbar, beta, rep(sv), enc, dec, inf, method=method, points=points)
-    return ManyEvolutions(tsq, gam, rho, beta, rep(sv), inf)
+    beta = col(al * sw)
+    sv = col(sv)
+    tsq, gam, rho, inf = engine.evolve(t0.ravel(), col(sw), col(sb), beta, sv, enc, dec, method=method, points=points)
+    return ManyEvolutions(tsq, gam, rho, beta, sv, inf)
