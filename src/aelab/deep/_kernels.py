@@ -403,6 +403,23 @@ def base_rule(xg: np.ndarray, wg: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 
 @njit(cache=True)
+def odd_relu(sc, pc):
+    """An odd encoder sigma with a (leaky) ReLU decoder: the step in closed form of two moments of sigma."""
+    return (sc == LINEAR or sc == TANH or sc == ERF or sc == HARDTANH) and (pc == RELU or pc == LEAKY)
+
+
+@njit(cache=True)
+def odd_relu_step(pc, pp, a, b, e_d, e_s2):
+    """The layer step of :func:`odd_relu` settings from e_d = E sigma'(t z) and e_s2 = E sigma(t z)^2.
+
+    Prop. 10(d): with leaky(u) = ((1 + p) u + (1 - p) |u|) / 2 and U -> -U under (z1, z2) -> -(z1, z2),
+    gamma = a (1 + p) / 2 E sigma'(t z) and rho = (1 + p^2) / 2 (a^2 E sigma(t z)^2 + b^2), exactly.
+    """
+    p = pp if pc == LEAKY else 0.0
+    return a * 0.5 * (1.0 + p) * e_d, 0.5 * (1.0 + p * p) * (a * a * e_s2 + b * b)
+
+
+@njit(cache=True)
 def step(sc, sp, pc, pp, t, a, b, tabs, metas, xg, wg, brk, zb, wb, rows):
     """One decoder layer: (gamma, rho) = (a E[sigma'(t z) D(a sigma(t z), b)], E[H2(a sigma(t z), b)]).
 
@@ -417,13 +434,9 @@ def step(sc, sp, pc, pp, t, a, b, tabs, metas, xg, wg, brk, zb, wb, rows):
     if a == 0.0:
         _, h2 = smooth_dh(pc, pp, 0.0, b, prep2, tabs, metas)
         return 0.0, h2
-    odd = sc == LINEAR or sc == TANH or sc == ERF or sc == HARDTANH
-    if odd and (pc == RELU or pc == LEAKY):
-        # Prop. 10(d): with leaky(u) = ((1 + p) u + (1 - p) |u|) / 2 and U -> -U under (z1, z2) -> -(z1, z2),
-        # gamma = a (1 + p) / 2 E sigma'(t z) and rho = (1 + p^2) / 2 (a^2 E sigma(t z)^2 + b^2), exactly
-        p = pp if pc == LEAKY else 0.0
+    if odd_relu(sc, pc):
         e_d, e_s2 = sigma_moments(sc, sp, t, xg, wg, brk)
-        return a * 0.5 * (1.0 + p) * e_d, 0.5 * (1.0 + p * p) * (a * a * e_s2 + b * b)
+        return odd_relu_step(pc, pp, a, b, e_d, e_s2)
     n = _base_breaks(brk, sc, t)
     n = _feature_breaks(brk, n, sc, sp, pc, t, a, b)
     sym = (sc == LINEAR or sc == TANH or sc == ERF or sc == HARDTANH) and (

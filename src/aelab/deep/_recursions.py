@@ -20,7 +20,7 @@ import numpy as np
 from numba import njit, prange
 
 from aelab.deep._kernels import _MAX_BREAKS, BIG, LINEAR, TANH, mean_slope, q_moment, q_moment_slope, step
-from aelab.deep._reduced import ROW_SIZE, reduced_step, scratch, store_row, use_row
+from aelab.deep._reduced import ROW_SIZE, odd_relu_cached, reduced_step, scratch, store_row, use_row
 
 __all__ = ["forward", "forward_parallel", "backward", "backward_parallel", "evolve", "evolve_parallel", "maps",
            "maps_parallel", "q_moments", "q_moments_parallel", "mean_slopes", "mean_slopes_parallel"]
@@ -110,8 +110,11 @@ def forward_parallel(t0sq, sw, sb, enc_code, enc_p, xg, wg, tsq, inf_layer):
 
 @njit(cache=True, inline="always")
 def _layer(sc, sp, pc, pp, t, a, b, tabs, metas, xg, wg, xf, wf, zb, wb, brk, rows, rs):
-    """One decoder layer: the reduced rules where they apply, else the composite rule."""
+    """One decoder layer: the reduced rules or the cached closed form where they apply, else the composite rule."""
     ok, gi, ri = reduced_step(sc, sp, pc, pp, t, a, b, tabs, metas, xg, wg, xf, wf, zb, wb, brk, rs)
+    if ok:
+        return gi, ri
+    ok, gi, ri = odd_relu_cached(sc, sp, pc, pp, t, a, b, xg, wg, brk, rs)
     if ok:
         return gi, ri
     return step(sc, sp, pc, pp, t, a, b, tabs, metas, xg, wg, brk, zb, wb, rows)

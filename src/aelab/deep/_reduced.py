@@ -35,11 +35,12 @@ import numpy as np
 from numba import njit
 
 from aelab.deep._kernels import (_BASE_EDGES, _INV_SQRT2PI, _MAX_BREAKS, _N_BASE, ERF, ERF2_C, ERF_T, R_SERIES,
-                                 TANH, TANH2_C, TANH_T, Z_MAX, _base_breaks, act_df, act_f, act_fdf, series_h,
-                                 smooth_prep, table_col)
+                                 TANH, TANH2_C, TANH_T, Z_MAX, _base_breaks, act_df, act_f, act_fdf, odd_relu,
+                                 odd_relu_step, series_h, sigma_moments, smooth_prep, table_col)
 
 __all__ = ["MAX_NODES", "COARSE_NODES", "FINE_POINTS", "NODES_FOR_A", "NEAR", "ROW_NODES", "ROW_SIZE", "reducible",
-           "nodes_for", "scratch", "reduced_step", "rules_at", "gauss_from_recurrence", "store_row", "use_row"]
+           "nodes_for", "scratch", "reduced_step", "rules_at", "gauss_from_recurrence", "store_row", "use_row",
+           "odd_relu_cached"]
 
 MAX_NODES = 12  #: the most nodes of a reduced rule
 COARSE_NODES = 3  #: rules of up to this many nodes use the kernel's own points per piece
@@ -58,6 +59,7 @@ NODES_FOR_A.setflags(write=False)
 # the scratch of one worker (tuple fields)
 _V, _WMU, _WNU, _P0, _P1 = range(5)  # rows of the measure array
 _T, _FINE, _M, _NREC_MU, _NREC_NU, _VMAX, _SC, _SP, _DWNU, _SMAX = range(10)  # entries of the state array
+_MT, _MSC, _MSP, _MD, _MS2 = range(10, 15)  # and of the cached moments of sigma (:func:`odd_relu_cached`)
 
 
 @njit(cache=True)
@@ -82,9 +84,10 @@ def scratch(points):
 
     ``points``: the kernel's Gauss-Legendre points per piece (the coarse measures')."""
     size = _MAX_PIECES * max(points, FINE_POINTS)
-    state = np.zeros(10)
+    state = np.zeros(15)
     state[_T] = np.nan
     state[_SC] = -1.0
+    state[_MT] = np.nan
     return (np.zeros((5, size)), np.zeros((2, 2, MAX_NODES)), np.zeros((2, 2, MAX_NODES + 1, MAX_NODES)),
             np.zeros((2, MAX_NODES + 1), dtype=np.bool_), state)
 
@@ -421,3 +424,21 @@ def use_row(sc, sp, row, t, rs):
     state[_NREC_MU] = ROW_NODES
     state[_NREC_NU] = ROW_NODES
     ready[:, :] = False
+
+
+@njit(cache=True)
+def odd_relu_cached(sc, sp, pc, pp, t, a, b, xg, wg, brk, rs):
+    """The step of an odd sigma with a (leaky) ReLU decoder (:func:`aelab.deep._kernels.odd_relu_step`),
+    its two moments of sigma kept for the next step at the same t: (True, gamma, rho), or
+    (False, 0, 0) for other activations."""
+    if not odd_relu(sc, pc) or a == 0.0:
+        return False, 0.0, 0.0
+    state = rs[4]
+    if not (state[_MT] == t and state[_MSC] == sc and state[_MSP] == sp):
+        state[_MD], state[_MS2] = sigma_moments(sc, sp, t, xg, wg, brk)
+        state[_MT] = t
+        state[_MSC] = sc
+        state[_MSP] = sp
+    g, r = odd_relu_step(pc, pp, a, b, state[_MD], state[_MS2])
+    return True, g, r
+
