@@ -13,6 +13,12 @@ One step on a fresh sample x, with e = x - x_hat and h_k = v_k . e / D (Refinett
     truncated: unit k uses e_k = x - sum_{a <= k} v_a g(lambda_a) in place of e.
 Weight decay kappa multiplies every parameter by (1 - lr kappa / D) per step.
 
+The compiled step (:func:`sgd_steps`) makes one pass over the D inputs per step for one or two
+units: the decoder update of step s, the encoder update of step s - 1 (it needs h of that step,
+known only at the end of its pass) and the projection of step s + 1 share the pass, the last
+corrected afterwards by c_s (x_s . x_{s+1}) for the encoder update of step s. More units run in
+two passes per step, units in pairs (the comments above the kernels).
+
 Denoising autoencoders (docs/shallow-denoising.md): the network sees x_tilde = x + sqrt(Delta) xi
 (xi a second block of standard normals) in every place where it sees x above, the target stays x,
 x_hat = s x_tilde + sum_k v_k g(lambda_k), and the skip moves by s += (lr/D) (e . x_tilde) / D.
@@ -34,12 +40,12 @@ _FASTMATH = {"reassoc", "contract", "nsz", "arcp"}  # reductions vectorise; NaN 
 
 
 # Two kernels share the step. Both work on a copy of the weights and std in a workspace whose rows
-# start on 32-byte boundaries, 576 bytes apart modulo 4 KiB (_workspace): NumPy's arrays start on
+# start on 32-byte boundaries, 576 bytes apart modulo 4 KiB (_row_stride): NumPy's arrays start on
 # 16-byte boundaries, and on the development machine (AMD Zen 4, AVX-512) vector loads and stores
 # that straddle a 32-byte boundary, or rows whose addresses coincide in the low 12 bits, slowed the
 # passes by up to 40 %, depending on where the weights happened to be allocated.
 #
-# _kernel_pair (K <= 2, the common case) makes ONE pass over the D inputs per step. The decoder pass
+# _kernel_pair (K <= 2, the common case) makes one pass over the D inputs per step. The decoder pass
 # of step s and the projection of step s + 1 share it: the encoder update of step s is E += c_s x_s
 # with c_s known only after h_s (the end of the pass), so the pass projects on E before that update
 # and adds it afterwards, lambda_{s+1} = E . x_{s+1} + c_s (x_s . x_{s+1}); the update itself is
@@ -424,9 +430,9 @@ def sgd_steps(W: np.ndarray, V: np.ndarray, bias: np.ndarray, Z: np.ndarray, std
 
     Args:
         W, V: (K, D) encoder and decoder weights in the eigenbasis (W is ignored when tied), both
-            float64, or both float32: the kernel's passes then run in single precision (about 40 %
-            less kernel time, 6 % a step with the draws; the error it adds is tested against the
-            ODE, ``tests/shallow/test_sgd_float32.py``); activations and biases stay float64.
+            float64, or both float32: the kernel's passes then run in single precision (about a
+            third less kernel time, 6 % a step with the draws; the error it adds is tested against
+            the ODE, ``tests/shallow/test_sgd_float32.py``); activations and biases stay float64.
         bias: (K,) encoder biases (updated only if ``train_bias``).
         Z: (n, D) standard normal draws; the samples are x = std * Z[s].
         std: (D,) square roots of the covariance eigenvalues.
