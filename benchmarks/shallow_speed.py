@@ -4,7 +4,7 @@ Prints, ratios first and absolute figures second, with the machine load (1-minut
   * online SGD steps/s at D = 500, K = 2, erf, one core, against the rate at which NumPy alone
     draws the D fresh Gaussian numbers each step needs (float64; targets: >= 3x that rate and
     >= 0.8x the simulator's own compiled draws alone), the NumPy reference step, the same kernel
-    with float32 weights, and a plain
+    with float32 weights, the kernel alone on pre-drawn samples, and a plain
     PyTorch autograd loop of the same model (``--torch``);
   * seconds to integrate the ODE (K = 2, spiked model, LSODA) with the compiled right-hand side
     against the NumPy reference (``OdeSystem(compiled=False)``), same run: erf to t = 1000
@@ -76,6 +76,16 @@ def aelab_sgd(steps=STEPS, step_fn=sgd_steps, dtype=np.float64):
     buf = np.empty((CHUNK, D), dtype=SAMPLE_DTYPE)
     for _ in range(steps // CHUNK):
         step_fn(W, V, b, samples.fill(buf), std, lr=1.0, act=act)
+
+
+def aelab_kernel(steps=STEPS, dtype=np.float64):
+    """The SGD kernel alone, on one block of pre-drawn samples used again and again."""
+    act = get_activation("erf")
+    W, V, b, std = _sgd_setup()
+    W, V = W.astype(dtype), V.astype(dtype)
+    Z = sample_stream(1).fill(np.empty((CHUNK, D), dtype=SAMPLE_DTYPE))
+    for _ in range(steps // CHUNK):
+        sgd_steps(W, V, b, Z, std, lr=1.0, act=act)
 
 
 def torch_loop(steps: int, *, typical: bool) -> float:
@@ -151,12 +161,14 @@ def sgd_rows() -> None:
     aelab_sgd(CHUNK)  # compile
     # interleaved, best of five: on a shared machine the three see the same load
     aelab_sgd(CHUNK, dtype=np.float32)
-    t_draw = t_own = t_sgd = t_sgd32 = np.inf
+    aelab_kernel(CHUNK)
+    t_draw = t_own = t_sgd = t_sgd32 = t_kernel = np.inf
     for _ in range(5):
         t_draw = min(t_draw, best_of(numpy_draws, 1))
         t_own = min(t_own, best_of(aelab_draws, 1))
         t_sgd = min(t_sgd, best_of(aelab_sgd, 1))
         t_sgd32 = min(t_sgd32, best_of(lambda: aelab_sgd(dtype=np.float32), 1))
+        t_kernel = min(t_kernel, best_of(aelab_kernel, 1))
     ref_steps = 10 * CHUNK
     t_ref = best_of(lambda: aelab_sgd(ref_steps, sgd_steps_numpy), 2) * STEPS / ref_steps
     print(f"online SGD, D={D}, K={K}, erf, one core, {STEPS} steps (baselines in the same run)")
@@ -169,6 +181,8 @@ def sgd_rows() -> None:
     print(f"    aelab SGD, float32:     {STEPS / t_sgd32:12,.0f} steps/s")
     print(f"    NumPy float64 draws:    {STEPS / t_draw:12,.0f} steps/s")
     print(f"    aelab draws (ziggurat): {STEPS / t_own:12,.0f} steps/s")
+    print(f"    aelab SGD kernel alone: {STEPS / t_kernel:12,.0f} steps/s ({1e6 * t_kernel / STEPS:.2f} us a step; "
+          "pre-drawn samples)")
     print(f"    NumPy reference step:   {STEPS / t_ref:12,.0f} steps/s")
     if "--torch" in sys.argv:
         torch_steps = 5_000

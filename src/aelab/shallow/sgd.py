@@ -13,6 +13,12 @@ One step on a fresh sample x, with e = x - x_hat and h_k = v_k . e / D (Refinett
     truncated: unit k uses e_k = x - sum_{a <= k} v_a g(lambda_a) in place of e.
 Weight decay kappa multiplies every parameter by (1 - lr kappa / D) per step.
 
+The compiled step (:func:`sgd_steps`) makes one pass over the D inputs per step for one or two
+units: the decoder update of step s, the encoder update of step s - 1 (it needs h of that step,
+known only at the end of its pass) and the projection of step s + 1 share the pass, the last
+corrected afterwards by c_s (x_s . x_{s+1}) for the encoder update of step s. More units run in
+two passes per step, units in pairs (the comments above the kernels).
+
 Denoising autoencoders (docs/shallow-denoising.md): the network sees x_tilde = x + sqrt(Delta) xi
 (xi a second block of standard normals) in every place where it sees x above, the target stays x,
 x_hat = s x_tilde + sum_k v_k g(lambda_k), and the skip moves by s += (lr/D) (e . x_tilde) / D.
@@ -33,11 +39,33 @@ __all__ = ["sgd_steps", "sgd_steps_numpy"]
 _FASTMATH = {"reassoc", "contract", "nsz", "arcp"}  # reductions vectorise; NaN and infinity keep their meaning
 
 
-# The kernel makes two passes over the D inputs per step, each for a pair of units (K = 2: one pair):
+# Two kernels share the step. Both work on a copy of the weights and std in a workspace whose rows
+# start on 32-byte boundaries, 576 bytes apart modulo 4 KiB (_row_stride): NumPy's arrays start on
+# 16-byte boundaries, and on the development machine (AMD Zen 4, AVX-512) vector loads and stores
+# that straddle a 32-byte boundary, or rows whose addresses coincide in the low 12 bits, slowed the
+# passes by up to 40 %, depending on where the weights happened to be allocated.
+#
+# _kernel_pair (K <= 2, the common case) makes one pass over the D inputs per step. The decoder pass
+# of step s and the projection of step s + 1 share it: the encoder update of step s is E += c_s x_s
+# with c_s known only after h_s (the end of the pass), so the pass projects on E before that update
+# and adds it afterwards, lambda_{s+1} = E . x_{s+1} + c_s (x_s . x_{s+1}); the update itself is
+# applied in the next pass. The samples are formed from Z three times (x_{s-1}, x_s, x_{s+1}) rather
+# than stored: a store costs more than two multiplications here. Weight decay is a scalar: the
+# weights are sw times the stored rows, so it costs nothing per input. K = 1 runs as a pair with a
+# unit of zero weights.
+#
+# _kernel (any K) makes two passes over the D inputs per step, each for a pair of units:
 #   1. the encoder update of the previous step, deferred to this pass (it needs h of the previous
 #      step), is applied while the new sample x = std * z is formed and projected: lambda = E . x;
 #   2. the residual e = x - sum_k g_k v_k, h_k = v_k . e and the decoder update v_k += (lr/D) g_k e.
 # Pairs keep the loops free of a run-time unit loop, so that they vectorise.
+@numba.njit(cache=True)
+def _row_stride(n, itemsize):  # pragma: no cover - jitted
+    """A workspace row length >= n whose rows are 576 bytes (nine cache lines) apart modulo 4 KiB."""
+    per_page = 4096 // itemsize
+    return n + (576 // itemsize - n) % per_page
+
+
 @numba.njit(cache=True, fastmath=_FASTMATH, boundscheck=False, inline="always")
 def _project_pair(Ea, Eb, x, z, std, shrink, ca, cb, zero):  # pragma: no cover - jitted
     """E <- shrink E + c x (pending update), x <- std * z (in place), return (Ea . x, Eb . x).
@@ -103,13 +131,21 @@ def _residual_pair(e, Va, Vb, ga, gb):  # pragma: no cover - jitted
 
 
 @numba.njit(cache=True, fastmath=_FASTMATH, boundscheck=False)
-def _kernel(W, V, bias, Z, std, lr, code, p, tied, train_bias, decay):  # pragma: no cover - jitted
+def _kernel(W0, V0, bias, Z, std0, lr, code, p, tied, train_bias, decay):  # pragma: no cover - jitted
     n_steps, D = Z.shape
-    K = V.shape[0]
+    K = V0.shape[0]
+    # the workspace (rows of length >= D): W, V, std, the sample x, two scratch rows
+    ws = np.zeros((2 * K + 4, _row_stride(D, V0.itemsize)), V0.dtype)
+    ws[:K, :D] = W0
+    ws[K:2 * K, :D] = V0
+    ws[2 * K, :D] = std0
+    W = ws[:K]
+    V = ws[K:2 * K]
+    std = ws[2 * K]
     E = V if tied else W  # the encoder rows
-    x = np.zeros(D, V.dtype)  # the previous sample until pass 1 overwrites it
-    t = np.empty(D, V.dtype)
-    e = np.empty(D, V.dtype)
+    x = ws[2 * K + 1, :D]  # the previous sample until pass 1 overwrites it
+    t = ws[2 * K + 2, :D]
+    e = ws[2 * K + 3, :D]
     gk = np.empty(K)
     dgk = np.empty(K)
     hk = np.zeros(K)
@@ -168,6 +204,142 @@ def _kernel(W, V, bias, Z, std, lr, code, p, tied, train_bias, decay):  # pragma
         s_e = sh[1]
         for i in range(D):
             Ek[i] = Ek[i] * s_e + c * x[i]
+    W0[:, :] = W[:, :D]
+    V0[:, :] = V[:, :D]
+
+
+#: _kernel_pair's workspace rows: the encoder pair (untied), the decoder pair, std
+_EA, _EB, _VA, _VB, _STD = range(5)
+
+
+@numba.njit(cache=True, fastmath=_FASTMATH, boundscheck=False, inline="always")
+def _pair_pass(ws, Z, sp, sc, sn, c, tied, zero):  # pragma: no cover - jitted
+    """The pass of step s over the inputs for the pair of units in ``ws``, with x_r = std * Z[r]:
+    apply the pending encoder update E += (c[0], c[1]) x_sp, form e = x_sc - c[2] Va - c[3] Vb,
+    update V += (c[4], c[5]) e, and return (Va . e, Vb . e, Ea . x_sn, Eb . x_sn, x_sc . x_sn)
+    with V before its update and E after the pending one (tied: E = V, after both)."""
+    cpa, cpb, ga, gb, ua, ub = c[0], c[1], c[2], c[3], c[4], c[5]
+    ha = zero
+    hb = zero
+    pa = zero
+    pb = zero
+    q = zero
+    if tied:
+        for i in range(Z.shape[1]):
+            si = ws[_STD, i]
+            x1 = si * Z[sn, i]
+            x0 = si * Z[sc, i]
+            xo = si * Z[sp, i]
+            va = ws[_VA, i] + cpa * xo
+            vb = ws[_VB, i] + cpb * xo
+            ei = x0 - ga * va - gb * vb
+            ha += va * ei
+            hb += vb * ei
+            va += ua * ei
+            vb += ub * ei
+            pa += va * x1
+            pb += vb * x1
+            q += x0 * x1
+            ws[_VA, i] = va
+            ws[_VB, i] = vb
+        return ha, hb, pa, pb, q
+    for i in range(Z.shape[1]):
+        si = ws[_STD, i]
+        x1 = si * Z[sn, i]
+        x0 = si * Z[sc, i]
+        xo = si * Z[sp, i]
+        va = ws[_VA, i]
+        vb = ws[_VB, i]
+        wa = ws[_EA, i] + cpa * xo
+        wb = ws[_EB, i] + cpb * xo
+        ei = x0 - ga * va - gb * vb
+        ha += va * ei
+        hb += vb * ei
+        pa += wa * x1
+        pb += wb * x1
+        q += x0 * x1
+        ws[_EA, i] = wa
+        ws[_EB, i] = wb
+        ws[_VA, i] = va + ua * ei
+        ws[_VB, i] = vb + ub * ei
+    return ha, hb, pa, pb, q
+
+
+@numba.njit(cache=True, fastmath=_FASTMATH, boundscheck=False)
+def _kernel_pair(W, V, bias, Z, std, lr, code, p, tied, train_bias, decay):  # pragma: no cover - jitted
+    """The steps of one or two units in one pass over the inputs a step (see above)."""
+    n_steps, D = Z.shape
+    K = V.shape[0]
+    ws = np.zeros((5, _row_stride(D, V.itemsize)), V.dtype)
+    for k in range(K):
+        ws[_VA + k, :D] = V[k]
+        if not tied:
+            ws[_EA + k, :D] = W[k]
+    ws[_STD, :D] = std
+    ea = _VA if tied else _EA  # the encoder rows
+    c = np.zeros(6, V.dtype)  # the pass's coefficients in the weights' precision (see _kernel)
+    zero = c[0]
+    inv_sqrt_d = 1.0 / math.sqrt(D)
+    inv_d = 1.0 / D
+    step = lr * inv_d
+    shrink = 1.0 - lr * decay * inv_d
+    scale = inv_d if tied else inv_sqrt_d
+    pa = zero
+    pb = zero
+    for i in range(D):  # step 0's projection
+        xi = ws[_STD, i] * Z[0, i]
+        pa += ws[ea, i] * xi
+        pb += ws[ea + 1, i] * xi
+    la = pa * scale + bias[0]
+    lb = pb * scale + bias[K - 1]
+    sw = 1.0  # the weights are sw times the stored rows (weight decay)
+    cpa = 0.0  # the pending encoder update, in stored units
+    cpb = 0.0
+    for s in range(n_steps):
+        if not 1e-6 < sw < 1e6:  # fold the scale into the rows (only under strong weight decay)
+            ws[:4] *= sw
+            cpa *= sw
+            cpb *= sw
+            sw = 1.0
+        ga, dga = act_fdf(code, p, la)
+        gb, dgb = act_fdf(code, p, lb)
+        if K == 1:
+            gb = 0.0
+            dgb = 0.0
+        sn = sw * shrink
+        c[0] = cpa
+        c[1] = cpb
+        c[2] = ga * sw
+        c[3] = gb * sw
+        c[4] = step * ga / sn
+        c[5] = step * gb / sn
+        ha, hb, pa, pb, q = _pair_pass(ws, Z, max(s - 1, 0), s, min(s + 1, n_steps - 1), c, tied, zero)
+        ca = step * dga * ha * sw * inv_d
+        cb = step * dgb * hb * sw * inv_d
+        if train_bias:
+            bias[0] += ca
+            if K == 2:
+                bias[1] += cb
+        if not tied:
+            ca *= inv_sqrt_d
+            cb *= inv_sqrt_d
+        # lambda_{s+1}: E_{s+1} = shrink E_s + c_s x_s (untied); tied, the pass stored V_{s+1} - c_s x_s
+        la = (sn * pa + ca * q) * scale + bias[0]
+        lb = (sn * pb + cb * q) * scale + bias[K - 1]
+        cpa = ca / sn
+        cpb = cb / sn
+        sw = sn
+    for i in range(D):  # the last pending update, and the scale
+        xi = ws[_STD, i] * Z[n_steps - 1, i]
+        ws[ea, i] = (ws[ea, i] + cpa * xi) * sw
+        ws[ea + 1, i] = (ws[ea + 1, i] + cpb * xi) * sw
+        if not tied:
+            ws[_VA, i] *= sw
+            ws[_VB, i] *= sw
+    for k in range(K):
+        V[k] = ws[_VA + k, :D]
+        if not tied:
+            W[k] = ws[_EA + k, :D]
 
 
 @numba.njit(cache=True, fastmath=_FASTMATH, boundscheck=False)
@@ -258,9 +430,9 @@ def sgd_steps(W: np.ndarray, V: np.ndarray, bias: np.ndarray, Z: np.ndarray, std
 
     Args:
         W, V: (K, D) encoder and decoder weights in the eigenbasis (W is ignored when tied), both
-            float64, or both float32: the kernel's passes then run in single precision (about 40 %
-            less kernel time, 6 % a step with the draws; the error it adds is tested against the
-            ODE, ``tests/shallow/test_sgd_float32.py``); activations and biases stay float64.
+            float64, or both float32: the kernel's passes then run in single precision (about a
+            third less kernel time, 6 % a step with the draws; the error it adds is tested against
+            the ODE, ``tests/shallow/test_sgd_float32.py``); activations and biases stay float64.
         bias: (K,) encoder biases (updated only if ``train_bias``).
         Z: (n, D) standard normal draws; the samples are x = std * Z[s].
         std: (D,) square roots of the covariance eigenvalues.
@@ -280,8 +452,11 @@ def sgd_steps(W: np.ndarray, V: np.ndarray, bias: np.ndarray, Z: np.ndarray, std
                           float(noise), float(lr), compiled[0], compiled[1], bool(tied), bool(train_bias),
                           bool(truncated), skip is not None, float(weight_decay))
     else:
-        _kernel(W, V, bias, Z, std, float(lr), compiled[0], compiled[1], bool(tied), bool(train_bias),
-                float(weight_decay))
+        K, D = V.shape
+        # the one-pass kernel keeps weight decay as a scalar factor: up to halving the weights a step
+        kernel = _kernel_pair if K <= 2 and 0.5 <= 1.0 - lr * weight_decay / D <= 2.0 else _kernel
+        kernel(W, V, bias, Z, std, float(lr), compiled[0], compiled[1], bool(tied), bool(train_bias),
+               float(weight_decay))
 
 
 def sgd_steps_numpy(W: np.ndarray, V: np.ndarray, bias: np.ndarray, Z: np.ndarray, std: np.ndarray, *, lr: float,
