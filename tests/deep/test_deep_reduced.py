@@ -84,8 +84,10 @@ def _reduced_error(code, t, b, a, n):
     rule = Rd.rules_at(code, 0.0, t, n, XF, WF)
     rho = np.sum(rule[0, 1] * h2(a * np.sqrt(np.maximum(rule[0, 0], 0.0))))
     gam = np.sum(rule[1, 1] * (1.0 - h2(a * np.sqrt(np.maximum(rule[1, 0], 0.0)))))
-    act = (lambda x: np.tanh(x)) if code == K.TANH else (lambda x: math.erf(x / math.sqrt(2)))
-    dact = (lambda x: 1 - np.tanh(x) ** 2) if code == K.TANH else (lambda x: math.sqrt(2 / math.pi) * math.exp(-x * x / 2))
+    if code == K.TANH:
+        act, dact = np.tanh, (lambda x: 1 - np.tanh(x) ** 2)
+    else:
+        act, dact = (lambda x: math.erf(x / math.sqrt(2))), (lambda x: math.sqrt(2 / math.pi) * math.exp(-x * x / 2))
     rho_x = _exact(code, t, lambda z: float(h2(a * act(t * z))[0]))
     gam_x = _exact(code, t, lambda z: dact(t * z) * (1.0 - float(h2(a * act(t * z))[0])))
     return max(abs(rho / rho_x - 1), abs(gam / gam_x - 1))

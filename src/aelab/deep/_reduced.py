@@ -258,7 +258,8 @@ def _rule(which, n, meas, rec, rules, ready, state):
     slot = _NREC_MU + which
     if state[slot] < n:  # the recurrence up to n (its first k coefficients serve every k-point rule)
         m = int(state[_M])
-        if m < 0 or not _recurrence(meas[_V], meas[_WMU + which], m, n, meas[_P0], meas[_P1], rec[which, 0], rec[which, 1]):
+        if m < 0 or not _recurrence(meas[_V], meas[_WMU + which], m, n, meas[_P0], meas[_P1], rec[which, 0],
+                                    rec[which, 1]):
             return False
         state[slot] = n
     gauss_from_recurrence(rec[which, 0], rec[which, 1], n, rules[which, 0, n], rules[which, 1, n])
