@@ -177,3 +177,33 @@ def test_parallel_and_serial_drivers_agree():
         np.testing.assert_array_equal(many.gamma[i], one.gamma[0])
         np.testing.assert_array_equal(many.rho[i], one.rho[0])
         np.testing.assert_array_equal(many.tau_bar_sq[i], one.tau_bar_sq[0])
+
+
+@pytest.mark.parametrize("q, p", [(0.0, 0.0), (0.2, 0.0), (0.0, 0.1), (0.3, 0.05)])
+def test_relu_family_step_in_closed_form_against_quadrature(q, p):
+    # a leaky-ReLU encoder (slope q) with a leaky-ReLU decoder (slope p): gamma = a E[sigma' phi'(U)] and
+    # rho = E[phi(U)^2], U = a sigma(t z1) + b z2, against adaptive quadrature over z1 with z2 in closed form
+    rng = np.random.default_rng(3)
+    for _ in range(25):
+        t, a, b = math.exp(rng.uniform(-3, 3)), rng.normal(0, 2) * math.exp(rng.uniform(-4, 1)), rng.choice(
+            [0.0, math.exp(rng.uniform(-5, 2))])
+        g, r = K.relu_relu_step(q, p, t, a, b)
+
+        def outer(fz):
+            return sum(integrate.quad(lambda z: fz(z) * math.exp(-z * z / 2) / math.sqrt(2 * math.pi), lo, hi,
+                                      epsabs=1e-300, epsrel=1e-13, limit=500)[0] for lo, hi in ((-12, 0), (0, 12)))
+
+        def inner(z1):  # sigma'(t z1) E phi'(m + b z2) and E phi(m + b z2)^2 at m = a sigma(t z1)
+            m = a * t * z1 * (1.0 if z1 > 0 else q)
+            if b == 0:
+                return (1.0 if z1 > 0 else q) * (1.0 if m > 0 else p), m * m * (1.0 if m > 0 else p * p)
+            u = m / b
+            P, d = 0.5 * math.erfc(-u / math.sqrt(2)), math.exp(-u * u / 2) / math.sqrt(2 * math.pi)
+            pos = (m * m + b * b) * P + m * b * d  # E relu(m + b z)^2
+            neg = (m * m + b * b) * (1 - P) - m * b * d
+            return (1.0 if z1 > 0 else q) * (p + (1 - p) * P), pos + p * p * neg
+
+        g_x = a * outer(lambda z: inner(z)[0])
+        r_x = outer(lambda z: inner(z)[1])
+        assert g == pytest.approx(g_x, rel=1e-11, abs=1e-300)
+        assert r == pytest.approx(r_x, rel=1e-11, abs=1e-300)

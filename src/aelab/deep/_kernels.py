@@ -420,6 +420,42 @@ def odd_relu_step(pc, pp, a, b, e_d, e_s2):
 
 
 @njit(cache=True)
+def relu_relu(sc, pc):
+    """A (leaky) ReLU encoder with a (leaky) ReLU decoder: the step in closed form (:func:`relu_relu_step`)."""
+    return (sc == RELU or sc == LEAKY) and (pc == RELU or pc == LEAKY)
+
+
+@njit(cache=True)
+def _quadrant(r):
+    """E[x^2; x > 0, y > 0] for standard normals of correlation r."""
+    return 0.25 + (math.asin(r) + r * math.sqrt(max(1.0 - r * r, 0.0))) / (2.0 * math.pi)
+
+
+@njit(cache=True)
+def relu_relu_step(q, p, t, a, b):
+    """The layer step of a leaky-ReLU encoder (slope q below 0) and decoder (slope p) in closed form, t > 0.
+
+    sigma(t z) = c z with c = a t on z > 0 and a q t on z < 0, so U = a sigma(t z1) + b z2 is linear
+    in (z1, z2) on each half-line. With the quadrant integrals
+    E[Phi(c z); z > 0] = 1/4 + atan(c) / 2 pi and E[x^2; x > 0, y > 0] = 1/4 + (asin r + r sqrt(1 - r^2)) / 2 pi
+    (x, y standard with correlation r), gamma = a E[sigma'(t z) phi'-smoothed(a sigma(t z), b)] and
+    rho = E[phi(U)^2] are sums of arctangents and arcsines (the arc-cosine kernels of Cho & Saul 2009).
+    """
+    c1 = a * t
+    c2 = a * q * t
+    # E[Phi(c1 z / b); z > 0] and E[Phi(c2 z / b); z < 0], in the form free of cancellation when small
+    d1 = math.atan2(b, -c1) / (2.0 * math.pi) if c1 < 0.0 else 0.25 + math.atan2(c1, b) / (2.0 * math.pi)
+    d2 = math.atan2(b, c2) / (2.0 * math.pi) if c2 > 0.0 else 0.25 - math.atan2(c2, b) / (2.0 * math.pi)
+    gamma = a * (0.5 * p + (1.0 - p) * d1 + q * (0.5 * p + (1.0 - p) * d2))
+    s1 = c1 * c1 + b * b
+    s2 = c2 * c2 + b * b
+    j1 = _quadrant(c1 / math.sqrt(s1)) if s1 > 0.0 else 0.25
+    j2 = _quadrant(c2 / math.sqrt(s2)) if s2 > 0.0 else 0.25
+    rho = s1 * (j1 + p * p * (0.5 - j1)) + s2 * (0.5 - j2 + p * p * j2)
+    return gamma, rho
+
+
+@njit(cache=True)
 def step(sc, sp, pc, pp, t, a, b, tabs, metas, xg, wg, brk, zb, wb, rows):
     """One decoder layer: (gamma, rho) = (a E[sigma'(t z) D(a sigma(t z), b)], E[H2(a sigma(t z), b)]).
 
@@ -437,6 +473,8 @@ def step(sc, sp, pc, pp, t, a, b, tabs, metas, xg, wg, brk, zb, wb, rows):
     if odd_relu(sc, pc):
         e_d, e_s2 = sigma_moments(sc, sp, t, xg, wg, brk)
         return odd_relu_step(pc, pp, a, b, e_d, e_s2)
+    if relu_relu(sc, pc) and t > 0.0:
+        return relu_relu_step(sp if sc == LEAKY else 0.0, pp if pc == LEAKY else 0.0, t, a, b)
     n = _base_breaks(brk, sc, t)
     n = _feature_breaks(brk, n, sc, sp, pc, t, a, b)
     sym = (sc == LINEAR or sc == TANH or sc == ERF or sc == HARDTANH) and (
