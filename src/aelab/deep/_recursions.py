@@ -1,16 +1,18 @@
 """The depth recursions of Theorem 1 (Li & Nguyen 2019) in compiled code, over many settings.
 
-Each recursion is written once for one setting (``*_one``) and driven by a serial loop (few
-settings: a parallel launch costs milliseconds) or a parallel one (grids). The parallel drivers
-hand each worker an interleaved share of the settings (g = c, c + C, c + 2C, ...), so that the
-cells of a grid whose recursions are cheap or dear spread evenly over the cores, and the worker
-keeps its scratch (the rule's break points, the reduced rules of :mod:`aelab.deep._reduced`)
-across its settings. A recursion that converges geometrically spends most of its layers near its
-fixed point: where taubar is within :data:`NEAR` of the last one integrated at, the forward
-recursion takes the moment to first order in the difference (and so does a reduced rule of one
-node), and where a layer repeats its inputs bit for bit, its outputs are reused. The drivers are
-separate functions so that numba's on-disk cache keeps both.
-"""
+Each recursion is written once for one setting (``*_one``) and once for a share of the settings
+(``*_cells``: g = c, c + C, c + 2C, ..., with its own scratch: the rule's break points, the reduced
+rules of :mod:`aelab.deep._reduced`). The serial driver runs one share of all settings (few
+settings: a parallel launch costs milliseconds), the parallel one many interleaved shares, so that
+the cells of a grid whose recursions are cheap or dear spread evenly over the cores. A share is a
+function of its own rather than the body of the parallel loop: numba compiles a loop body that
+holds the whole recursion into code several times slower (4-8x measured for the ReLU step). The
+drivers are separate functions so that numba's on-disk cache keeps both.
+
+A recursion that converges geometrically spends most of its layers near its fixed point: where
+taubar is within :data:`NEAR` of the last one integrated at, the forward recursion takes the moment
+to first order in the difference (and so does a reduced rule of one node), and where a layer
+repeats its inputs bit for bit, its outputs are reused."""
 
 from __future__ import annotations
 
@@ -81,6 +83,16 @@ def _forward_one(g, t0sq, sw, sb, enc_code, enc_p, xg, wg, zb, wb, tsq, inf_laye
 
 
 @njit(cache=True)
+def _forward_cells(c, C, t0sq, sw, sb, enc_code, enc_p, xg, wg, tsq, inf_layer):
+    """Settings c, c + C, c + 2C, ... (one share) of :func:`forward`, with their own scratch."""
+    brk = np.empty(_MAX_BREAKS)
+    rs = scratch(xg.shape[0])
+    store = np.empty((0, ROW_SIZE))
+    for g in range(c, sw.shape[0], C):
+        _forward_one(g, t0sq, sw, sb, enc_code, enc_p, xg, wg, xg[:0], wg[:0], tsq, inf_layer, brk, rs, store)
+
+
+@njit(cache=True)
 def forward(t0sq, sw, sb, enc_code, enc_p, xg, wg, tsq, inf_layer):
     """taubar_l^2 for l = 0..L (Theorem 1, forward part) for G settings.
 
@@ -88,24 +100,15 @@ def forward(t0sq, sw, sb, enc_code, enc_p, xg, wg, tsq, inf_layer):
     length of the codes). tsq[g, l] receives taubar_l^2; inf_layer[g] the first layer that
     overflowed (0: none).
     """
-    brk = np.empty(_MAX_BREAKS)
-    rs = scratch(xg.shape[0])
-    store = np.empty((0, ROW_SIZE))
-    for g in range(sw.shape[0]):
-        _forward_one(g, t0sq, sw, sb, enc_code, enc_p, xg, wg, xg[:0], wg[:0], tsq, inf_layer, brk, rs, store)
+    _forward_cells(0, 1, t0sq, sw, sb, enc_code, enc_p, xg, wg, tsq, inf_layer)
 
 
 @njit(cache=True, parallel=True)
 def forward_parallel(t0sq, sw, sb, enc_code, enc_p, xg, wg, tsq, inf_layer):
     """:func:`forward` with the settings in parallel."""
-    G = sw.shape[0]
-    C = _shares(G)
+    C = _shares(sw.shape[0])
     for c in prange(C):
-        brk = np.empty(_MAX_BREAKS)
-        rs = scratch(xg.shape[0])
-        store = np.empty((0, ROW_SIZE))
-        for g in range(c, G, C):
-            _forward_one(g, t0sq, sw, sb, enc_code, enc_p, xg, wg, xg[:0], wg[:0], tsq, inf_layer, brk, rs, store)
+        _forward_cells(c, C, t0sq, sw, sb, enc_code, enc_p, xg, wg, tsq, inf_layer)
 
 
 @njit(cache=True, inline="always")
@@ -162,6 +165,19 @@ def _backward_one(g, tbar, beta, sv, enc_code, enc_p, dec_code, dec_p, tabs, met
 
 
 @njit(cache=True)
+def _backward_cells(c, C, tbar, beta, sv, enc_code, enc_p, dec_code, dec_p, tabs, metas, xg, wg, xf, wf, zb, wb, gam0,
+                    rho0, gam, rho, inf_layer):
+    """Settings c, c + C, c + 2C, ... (one share) of :func:`backward`, with their own scratch."""
+    brk = np.empty(_MAX_BREAKS)
+    rows = np.empty(tabs.shape[2])  # scratch of the steps' table lookups
+    rs = scratch(xg.shape[0])
+    store = np.empty((0, ROW_SIZE))
+    for g in range(c, beta.shape[0], C):
+        _backward_one(g, tbar, beta, sv, enc_code, enc_p, dec_code, dec_p, tabs, metas, xg, wg, xf, wf, zb, wb, gam0,
+                      rho0, gam, rho, inf_layer, brk, rows, rs, store)
+
+
+@njit(cache=True)
 def backward(tbar, beta, sv, enc_code, enc_p, dec_code, dec_p, tabs, metas, xg, wg, xf, wf, zb, wb, gam0, rho0, gam,
              rho, inf_layer):
     """gamma_l, rho_l for l = L+1 down to 2 (Theorem 1, backward part) for G settings.
@@ -174,29 +190,18 @@ def backward(tbar, beta, sv, enc_code, enc_p, dec_code, dec_p, tabs, metas, xg, 
     (xg, wg), (xf, wf): the Gauss-Legendre rules per piece of the composite rule and of the
     reduced rules' fine measures; (zb, wb): the base composite rule.
     """
-    brk = np.empty(_MAX_BREAKS)
-    rows = np.empty(tabs.shape[2])  # scratch of the steps' table lookups
-    rs = scratch(xg.shape[0])
-    store = np.empty((0, ROW_SIZE))
-    for g in range(beta.shape[0]):
-        _backward_one(g, tbar, beta, sv, enc_code, enc_p, dec_code, dec_p, tabs, metas, xg, wg, xf, wf, zb, wb, gam0,
-                      rho0, gam, rho, inf_layer, brk, rows, rs, store)
+    _backward_cells(0, 1, tbar, beta, sv, enc_code, enc_p, dec_code, dec_p, tabs, metas, xg, wg, xf, wf, zb, wb, gam0,
+                    rho0, gam, rho, inf_layer)
 
 
 @njit(cache=True, parallel=True)
 def backward_parallel(tbar, beta, sv, enc_code, enc_p, dec_code, dec_p, tabs, metas, xg, wg, xf, wf, zb, wb, gam0,
                       rho0, gam, rho, inf_layer):
     """:func:`backward` with the settings in parallel."""
-    G = beta.shape[0]
-    C = _shares(G)
+    C = _shares(beta.shape[0])
     for c in prange(C):
-        brk = np.empty(_MAX_BREAKS)
-        rows = np.empty(tabs.shape[2])
-        rs = scratch(xg.shape[0])
-        store = np.empty((0, ROW_SIZE))
-        for g in range(c, G, C):
-            _backward_one(g, tbar, beta, sv, enc_code, enc_p, dec_code, dec_p, tabs, metas, xg, wg, xf, wf, zb, wb,
-                          gam0, rho0, gam, rho, inf_layer, brk, rows, rs, store)
+        _backward_cells(c, C, tbar, beta, sv, enc_code, enc_p, dec_code, dec_p, tabs, metas, xg, wg, xf, wf, zb, wb,
+                        gam0, rho0, gam, rho, inf_layer)
 
 
 @njit(cache=True)
@@ -210,92 +215,91 @@ def _evolve_one(g, t0sq, sw, sb, beta, sv, enc_code, enc_p, dec_code, dec_p, tab
 
 
 @njit(cache=True)
+def _evolve_cells(c, C, t0sq, sw, sb, beta, sv, enc_code, enc_p, dec_code, dec_p, tabs, metas, xg, wg, xf, wf, zb, wb,
+                  gam0, rho0, tsq, tbar, gam, rho, inf_layer):
+    """Settings c, c + C, c + 2C, ... (one share) of :func:`evolve`, with their own scratch."""
+    brk = np.empty(_MAX_BREAKS)
+    rows = np.empty(tabs.shape[2])
+    rs = scratch(xg.shape[0])
+    store = np.empty((tsq.shape[1], ROW_SIZE))
+    for g in range(c, sw.shape[0], C):
+        _evolve_one(g, t0sq, sw, sb, beta, sv, enc_code, enc_p, dec_code, dec_p, tabs, metas, xg, wg, xf, wf, zb, wb,
+                    gam0, rho0, tsq, tbar, gam, rho, inf_layer, brk, rows, rs, store)
+
+
+@njit(cache=True)
 def evolve(t0sq, sw, sb, beta, sv, enc_code, enc_p, dec_code, dec_p, tabs, metas, xg, wg, xf, wf, zb, wb, gam0, rho0,
            tsq, tbar, gam, rho, inf_layer):
     """Theorem 1 whole, setting by setting: :func:`forward` then :func:`backward`, the forward
     recursion leaving the reduced rules of the t it integrates at for the backward one (one
     evaluation of sigma serves both). Arguments as theirs; tbar receives taubar_l."""
-    brk = np.empty(_MAX_BREAKS)
-    rows = np.empty(tabs.shape[2])
-    rs = scratch(xg.shape[0])
-    store = np.empty((tsq.shape[1], ROW_SIZE))
-    for g in range(sw.shape[0]):
-        _evolve_one(g, t0sq, sw, sb, beta, sv, enc_code, enc_p, dec_code, dec_p, tabs, metas, xg, wg, xf, wf, zb, wb,
-                    gam0, rho0, tsq, tbar, gam, rho, inf_layer, brk, rows, rs, store)
+    _evolve_cells(0, 1, t0sq, sw, sb, beta, sv, enc_code, enc_p, dec_code, dec_p, tabs, metas, xg, wg, xf, wf, zb, wb,
+                  gam0, rho0, tsq, tbar, gam, rho, inf_layer)
 
 
 @njit(cache=True, parallel=True)
 def evolve_parallel(t0sq, sw, sb, beta, sv, enc_code, enc_p, dec_code, dec_p, tabs, metas, xg, wg, xf, wf, zb, wb,
                     gam0, rho0, tsq, tbar, gam, rho, inf_layer):
     """:func:`evolve` with the settings in parallel."""
-    G = sw.shape[0]
-    C = _shares(G)
+    C = _shares(sw.shape[0])
     for c in prange(C):
-        brk = np.empty(_MAX_BREAKS)
-        rows = np.empty(tabs.shape[2])
-        rs = scratch(xg.shape[0])
-        store = np.empty((tsq.shape[1], ROW_SIZE))
-        for g in range(c, G, C):
-            _evolve_one(g, t0sq, sw, sb, beta, sv, enc_code, enc_p, dec_code, dec_p, tabs, metas, xg, wg, xf, wf, zb,
-                        wb, gam0, rho0, tsq, tbar, gam, rho, inf_layer, brk, rows, rs, store)
+        _evolve_cells(c, C, t0sq, sw, sb, beta, sv, enc_code, enc_p, dec_code, dec_p, tabs, metas, xg, wg, xf, wf, zb,
+                      wb, gam0, rho0, tsq, tbar, gam, rho, inf_layer)
+
+
+@njit(cache=True)
+def _maps_cells(c, C, sc, sp, pc, pp, t, a, b, tabs, metas, xg, wg, zb, wb, out_g, out_r):
+    brk = np.empty(_MAX_BREAKS)
+    rows = np.empty(tabs.shape[2])
+    for k in range(c, t.shape[0], C):
+        out_g[k], out_r[k] = step(sc, sp, pc, pp, t[k], a[k], b[k], tabs, metas, xg, wg, brk, zb, wb, rows)
 
 
 @njit(cache=True)
 def maps(sc, sp, pc, pp, t, a, b, tabs, metas, xg, wg, zb, wb, out_g, out_r):
     """The layer step at many points (t[k], a[k], b[k]): the maps G and R of Sec. 3.1 when
     a = beta gamma, b = sqrt(beta rho). Composite rules throughout (each point its own t)."""
-    brk = np.empty(_MAX_BREAKS)
-    rows = np.empty(tabs.shape[2])
-    for k in range(t.shape[0]):
-        out_g[k], out_r[k] = step(sc, sp, pc, pp, t[k], a[k], b[k], tabs, metas, xg, wg, brk, zb, wb, rows)
+    _maps_cells(0, 1, sc, sp, pc, pp, t, a, b, tabs, metas, xg, wg, zb, wb, out_g, out_r)
 
 
 @njit(cache=True, parallel=True)
 def maps_parallel(sc, sp, pc, pp, t, a, b, tabs, metas, xg, wg, zb, wb, out_g, out_r):
     """:func:`maps` in parallel."""
-    n = t.shape[0]
-    C = _shares(n)
+    C = _shares(t.shape[0])
     for c in prange(C):
-        brk = np.empty(_MAX_BREAKS)
-        rows = np.empty(tabs.shape[2])
-        for k in range(c, n, C):
-            out_g[k], out_r[k] = step(sc, sp, pc, pp, t[k], a[k], b[k], tabs, metas, xg, wg, brk, zb, wb, rows)
+        _maps_cells(c, C, sc, sp, pc, pp, t, a, b, tabs, metas, xg, wg, zb, wb, out_g, out_r)
+
+
+@njit(cache=True)
+def _moments_cells(c, C, which, sc, sp, t, xg, wg, out):
+    brk = np.empty(_MAX_BREAKS)
+    for k in range(c, t.shape[0], C):
+        out[k] = q_moment(sc, sp, t[k], xg, wg, brk) if which == 0 else mean_slope(sc, sp, t[k], xg, wg, brk)
 
 
 @njit(cache=True)
 def q_moments(sc, sp, t, xg, wg, out):
     """E sigma(t[k] z)^2 at many points."""
-    brk = np.empty(_MAX_BREAKS)
-    for k in range(t.shape[0]):
-        out[k] = q_moment(sc, sp, t[k], xg, wg, brk)
+    _moments_cells(0, 1, 0, sc, sp, t, xg, wg, out)
 
 
 @njit(cache=True, parallel=True)
 def q_moments_parallel(sc, sp, t, xg, wg, out):
     """:func:`q_moments` in parallel."""
-    n = t.shape[0]
-    C = _shares(n)
+    C = _shares(t.shape[0])
     for c in prange(C):
-        brk = np.empty(_MAX_BREAKS)
-        for k in range(c, n, C):
-            out[k] = q_moment(sc, sp, t[k], xg, wg, brk)
+        _moments_cells(c, C, 0, sc, sp, t, xg, wg, out)
 
 
 @njit(cache=True)
 def mean_slopes(sc, sp, t, xg, wg, out):
     """E sigma'(t[k] z) at many points."""
-    brk = np.empty(_MAX_BREAKS)
-    for k in range(t.shape[0]):
-        out[k] = mean_slope(sc, sp, t[k], xg, wg, brk)
+    _moments_cells(0, 1, 1, sc, sp, t, xg, wg, out)
 
 
 @njit(cache=True, parallel=True)
 def mean_slopes_parallel(sc, sp, t, xg, wg, out):
     """:func:`mean_slopes` in parallel."""
-    n = t.shape[0]
-    C = _shares(n)
+    C = _shares(t.shape[0])
     for c in prange(C):
-        brk = np.empty(_MAX_BREAKS)
-        for k in range(c, n, C):
-            out[k] = mean_slope(sc, sp, t[k], xg, wg, brk)
-
+        _moments_cells(c, C, 1, sc, sp, t, xg, wg, out)
