@@ -25,7 +25,7 @@ from aelab.deep._kernels import _MAX_BREAKS, BIG, LINEAR, TANH, mean_slope, q_mo
 from aelab.deep._reduced import ROW_SIZE, odd_relu_cached, reduced_step, scratch, store_row, use_row
 
 __all__ = ["forward", "forward_parallel", "backward", "backward_parallel", "evolve", "evolve_parallel", "maps",
-           "maps_parallel", "q_moments", "q_moments_parallel", "mean_slopes", "mean_slopes_parallel"]
+           "maps_parallel", "moments", "moments_parallel"]
 
 #: A layer whose taubar is within this relative distance of the anchor, the last taubar where a
 #: moment was integrated, takes it to first order in the difference (relative error ~NEAR^2 / 2):
@@ -278,28 +278,14 @@ def _moments_cells(c, C, which, sc, sp, t, xg, wg, out):
 
 
 @njit(cache=True)
-def q_moments(sc, sp, t, xg, wg, out):
-    """E sigma(t[k] z)^2 at many points."""
-    _moments_cells(0, 1, 0, sc, sp, t, xg, wg, out)
+def moments(which, sc, sp, t, xg, wg, out):
+    """E sigma(t[k] z)^2 (which = 0) or E sigma'(t[k] z) (which = 1) at many points."""
+    _moments_cells(0, 1, which, sc, sp, t, xg, wg, out)
 
 
 @njit(cache=True, parallel=True)
-def q_moments_parallel(sc, sp, t, xg, wg, out):
-    """:func:`q_moments` in parallel."""
+def moments_parallel(which, sc, sp, t, xg, wg, out):
+    """:func:`moments` in parallel."""
     C = _shares(t.shape[0])
     for c in prange(C):
-        _moments_cells(c, C, 0, sc, sp, t, xg, wg, out)
-
-
-@njit(cache=True)
-def mean_slopes(sc, sp, t, xg, wg, out):
-    """E sigma'(t[k] z) at many points."""
-    _moments_cells(0, 1, 1, sc, sp, t, xg, wg, out)
-
-
-@njit(cache=True, parallel=True)
-def mean_slopes_parallel(sc, sp, t, xg, wg, out):
-    """:func:`mean_slopes` in parallel."""
-    C = _shares(t.shape[0])
-    for c in prange(C):
-        _moments_cells(c, C, 1, sc, sp, t, xg, wg, out)
+        _moments_cells(c, C, which, sc, sp, t, xg, wg, out)

@@ -250,26 +250,24 @@ def layer_maps(sigma: Activation, phi: Activation, t, a, b, *, method: str = "au
         return reference.step(sigma, phi, t, a, b)
 
 
-def q_moments(sigma: Activation, t, *, method: str = "auto") -> np.ndarray:
-    """E sigma(t z)^2 at an array of t."""
+def _sigma_moment(which: int, sigma: Activation, t, method: str) -> np.ndarray:
+    """E sigma(t z)^2 (which = 0) or E sigma'(t z) (1) at an array of t: kernels or the NumPy reference."""
     t = np.asarray(t, float)
     sc = _use_kernel(method, [sigma])
-    if sc is not None:
-        out = np.empty(t.size)
-        xg, wg, _, _ = _rule()
-        _k("q_moments", t.size)(int(sc[0][0]), float(sc[1][0]), _c(t.ravel()), xg, wg, out)
-        return out.reshape(t.shape)
-    return reference.q_moment(sigma, t)
+    if sc is None:
+        return (reference.q_moment, reference.mean_slope)[which](sigma, t)
+    out = np.empty(t.size)
+    xg, wg, _, _ = _rule()
+    _k("moments", t.size)(which, int(sc[0][0]), float(sc[1][0]), _c(t.ravel()), xg, wg, out)
+    return out.reshape(t.shape)
+
+
+def q_moments(sigma: Activation, t, *, method: str = "auto") -> np.ndarray:
+    """E sigma(t z)^2 at an array of t."""
+    return _sigma_moment(0, sigma, t, method)
 
 
 def mean_slopes(sigma: Activation, t, *, method: str = "auto") -> np.ndarray:
     """E sigma'(t z) at an array of t >= 0 (Stein: the slope of the Gaussian-smoothed activation)."""
-    t = np.asarray(t, float)
-    sc = _use_kernel(method, [sigma])
-    if sc is not None:
-        out = np.empty(t.size)
-        xg, wg, _, _ = _rule()
-        _k("mean_slopes", t.size)(int(sc[0][0]), float(sc[1][0]), _c(t.ravel()), xg, wg, out)
-        return out.reshape(t.shape)
-    return reference.mean_slope(sigma, t)
+    return _sigma_moment(1, sigma, t, method)
 
