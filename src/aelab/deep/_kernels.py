@@ -20,8 +20,11 @@ import math
 import numpy as np
 from numba import njit
 
+from aelab._kernel_cache import guard
 from aelab.compiled_activations import (  # noqa: F401 - the codes are part of this module's vocabulary
     CODES, ERF, HARDTANH, LEAKY, LINEAR, ODD, RELU, SIGMOID, SOFTPLUS, TANH, act_df, act_f, act_fdf, act_inv)
+
+guard("deep")  # compiled code that inlines a changed module of the group is dropped
 
 Z_MAX = 10.0
 BIG = 1e150

@@ -21,8 +21,11 @@ import math
 import numpy as np
 from numba import njit, prange
 
+from aelab._kernel_cache import guard
 from aelab.deep._kernels import _MAX_BREAKS, BIG, LINEAR, TANH, mean_slope, q_moment, q_moment_slope, step
 from aelab.deep._reduced import ROW_SIZE, odd_relu_cached, reduced_step, scratch, store_row, use_row
+
+guard("deep")  # compiled code that inlines a changed module of the group is dropped
 
 __all__ = ["forward", "forward_parallel", "backward", "backward_parallel", "evolve", "evolve_parallel", "maps",
            "maps_parallel", "moments", "moments_parallel"]

@@ -34,9 +34,12 @@ import math
 import numpy as np
 from numba import njit
 
+from aelab._kernel_cache import guard
 from aelab.deep._kernels import (_BASE_EDGES, _INV_SQRT2PI, _MAX_BREAKS, _N_BASE, ERF, ERF2_C, ERF_T, R_SERIES,
                                  TANH, TANH2_C, TANH_T, Z_MAX, _base_breaks, act_df, act_f, act_fdf, odd_relu,
                                  odd_relu_step, series_h, sigma_moments, smooth_prep, table_col)
+
+guard("deep")  # compiled code that inlines a changed module of the group is dropped
 
 __all__ = ["MAX_NODES", "COARSE_NODES", "FINE_POINTS", "NODES_FOR_A", "NEAR", "ROW_NODES", "ROW_SIZE", "reducible",
            "nodes_for", "scratch", "reduced_step", "rules_at", "gauss_from_recurrence", "store_row", "use_row",

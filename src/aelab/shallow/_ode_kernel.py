@@ -27,9 +27,12 @@ import math
 import numpy as np
 from numba import njit
 
+from aelab._kernel_cache import guard
 from aelab.compiled_activations import ERF, LINEAR
 from aelab.gaussian import STRIP_MAX_STD
 from aelab.shallow._quadrature_kernel import strip_moments
+
+guard("shallow")  # compiled code that inlines a changed module of the group is dropped
 
 __all__ = ["KERNEL_CODES", "rhs_kernel"]
 

@@ -26,8 +26,11 @@ import math
 import numpy as np
 from numba import njit
 
+from aelab._kernel_cache import guard
 from aelab.compiled_activations import act_fdf
 from aelab.gaussian import STRIP_LOG_ERROR, STRIP_Z
+
+guard("shallow")  # compiled code that inlines a changed module of the group is dropped
 
 __all__ = ["pair_sums", "pair_sums_graded", "single_sums", "strip_moments", "strip_nodes", "strip_size",
            "DEGENERATE"]

@@ -31,8 +31,11 @@ import math
 import numba
 import numpy as np
 
+from aelab._kernel_cache import guard
 from aelab.activations import Activation
 from aelab.compiled_activations import act_fdf, compiled_code
+
+guard("shallow")  # compiled code that inlines a changed module of the group is dropped
 
 __all__ = ["sgd_steps", "sgd_steps_numpy"]
 
