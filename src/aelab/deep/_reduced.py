@@ -25,6 +25,12 @@ kernel's points per piece for rules of up to :data:`COARSE_NODES` nodes and :dat
 per piece beyond (polynomials of higher degree in v are sharper in z).
 ``tests/deep/test_deep_reduced.py`` holds the reduced step to the composite one and to a
 high-accuracy reference over (sigma, phi, t, a, b).
+
+The forward recursion integrates E sigma(t z)^2 at the coarse measures' own nodes, so it leaves
+the rules of up to :data:`ROW_NODES` nodes of every t it visits in a row (:func:`store_row`) that
+the backward recursion takes up (:func:`use_row`): sigma is evaluated once for both. The closed
+form of an odd encoder with a (leaky) ReLU decoder (Prop. 10(d)) keeps its two moments of sigma
+per t in the same scratch (:func:`odd_relu_cached`).
 """
 
 from __future__ import annotations
