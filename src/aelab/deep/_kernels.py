@@ -438,11 +438,11 @@ def _quadrant(r):
 def relu_relu_step(q, p, t, a, b):
     """The layer step of a leaky-ReLU encoder (slope q below 0) and decoder (slope p) in closed form, t > 0.
 
-    sigma(t z) = c z with c = a t on z > 0 and a q t on z < 0, so U = a sigma(t z1) + b z2 is linear
-    in (z1, z2) on each half-line. With the quadrant integrals
-    E[Phi(c z); z > 0] = 1/4 + atan(c) / 2 pi and E[x^2; x > 0, y > 0] = 1/4 + (asin r + r sqrt(1 - r^2)) / 2 pi
-    (x, y standard with correlation r), gamma = a E[sigma'(t z) phi'-smoothed(a sigma(t z), b)] and
-    rho = E[phi(U)^2] are sums of arctangents and arcsines (the arc-cosine kernels of Cho & Saul 2009).
+    a sigma(t z) = c z with c = a t on z > 0 and a q t on z < 0, so U = a sigma(t z1) + b z2 is linear
+    in (z1, z2) on each half-line, and gamma = a E[sigma'(t z) D(a sigma(t z), b)] (D = E phi'(. + b z2))
+    and rho = E[phi(U)^2] are sums of the quadrant integrals E[Phi(c z); z > 0] = 1/4 + atan(c) / 2 pi
+    and E[x^2; x > 0, y > 0] = 1/4 + (asin r + r sqrt(1 - r^2)) / 2 pi (x, y standard normals of
+    correlation r): the arc-cosine kernels of Cho & Saul (2009).
     """
     c1 = a * t
     c2 = a * q * t
