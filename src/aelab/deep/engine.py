@@ -80,6 +80,13 @@ def _c(x) -> np.ndarray:
     return np.ascontiguousarray(x, dtype=float)
 
 
+def _starts(G: int, init: tuple | None) -> tuple[np.ndarray, np.ndarray]:
+    """(gamma_{L+1}, rho_{L+1}) to start the backward recursion from: ``init``, or NaN (those of phi_L)."""
+    if init is None:
+        return np.full(G, np.nan), np.full(G, np.nan)
+    return _c(np.broadcast_to(init[0], (G,))), _c(np.broadcast_to(init[1], (G,)))
+
+
 def _per_layer(L: int, *xs) -> list[np.ndarray]:
     """Per-layer parameters as contiguous (G, L) arrays, or (G, 1) for the same value in every layer."""
     out = [_c(x) for x in xs]
@@ -160,8 +167,7 @@ def backward(tbar, beta, sv, encoder: Sequence[Activation], decoder: Sequence[Ac
     inf = np.zeros(G, dtype=np.int64) if inf_layer is None else np.array(inf_layer, dtype=np.int64)
     gam = np.full((G, L + 2), np.nan)
     rho = np.full((G, L + 2), np.nan)
-    g0 = np.full(G, np.nan) if init is None else _c(np.broadcast_to(init[0], (G,)))
-    r0 = np.full(G, np.nan) if init is None else _c(np.broadcast_to(init[1], (G,)))
+    g0, r0 = _starts(G, init)
     enc = _use_kernel(method, encoder)
     dec = _use_kernel(method, decoder)
     if enc is not None and dec is not None:
@@ -220,8 +226,7 @@ def evolve(t0sq, sw, sb, beta, sv, encoder: Sequence[Activation], decoder: Seque
     inf = np.zeros(G, dtype=np.int64)
     gam = np.full((G, L + 2), np.nan)
     rho = np.full((G, L + 2), np.nan)
-    g0 = np.full(G, np.nan) if init is None else _c(np.broadcast_to(init[0], (G,)))
-    r0 = np.full(G, np.nan) if init is None else _c(np.broadcast_to(init[1], (G,)))
+    g0, r0 = _starts(G, init)
     xg, wg, zb, wb = _rule(points)
     xf, wf, _, _ = _rule(FINE_POINTS)
     with np.errstate(over="ignore", invalid="ignore"):
